@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+/**
+ * The only module that reads process.env. Everything else receives a typed Config.
+ * Names follow the seed document and the OTEL_* conventions; see README "Configuration".
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
+const count = z.coerce.number().int().min(0).max(10_000);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const databaseUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// or postgresql:// URL')
+  .refine((v) => URL.canParse(v), 'not a valid URL');
+
+const envSchema = z
+  .object({
+    PORT: port.default(8000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    METRICS_PORT: port.default(9464),
+    DATABASE_URL: databaseUrl,
+    SERVICE_NAME: z.string().min(1).default('tracebridge-api'),
+    SERVICE_VERSION: z.string().min(1).default('0.1.0'),
+    DEPLOYMENT_ENVIRONMENT: z.string().min(1).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DB_POOL_MIN: count.default(0),
+    DB_POOL_MAX: count.min(1).default(10),
+    DB_POOL_ACQUIRE_TIMEOUT_MS: positiveMs.default(3000),
+    DB_POOL_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
+    DB_CONNECT_TIMEOUT_MS: positiveMs.default(2000),
+    DB_STATEMENT_TIMEOUT_MS: positiveMs.default(10_000),
+    DB_SSL: bool.default(false),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(100 * 1024 * 1024).default(1024 * 1024),
+    READINESS_TIMEOUT_MS: positiveMs.default(1000),
+    SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
+    RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
+  })
+  .refine((env) => env.DB_POOL_MIN <= env.DB_POOL_MAX, {
+    path: ['DB_POOL_MIN'],
+    message: 'must not exceed DB_POOL_MAX',
+  });
+
+export interface Config {
+  port: number;
+  host: string;
+  metricsPort: number;
+  databaseUrl: string;
+  service: { name: string; version: string; environment: string };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  pool: {
+    min: number;
+    max: number;
+    acquireTimeoutMs: number;
+    idleTimeoutMs: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    ssl: boolean;
+  };
+  bodyLimitBytes: number;
+  readinessTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  retryAfterSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; throws a ConfigError naming every offending variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" (a Helm value rendered as "" should fall back to the default).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      return `  ${name}: ${message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    metricsPort: e.METRICS_PORT,
+    databaseUrl: e.DATABASE_URL,
+    service: { name: e.SERVICE_NAME, version: e.SERVICE_VERSION, environment: e.DEPLOYMENT_ENVIRONMENT },
+    logLevel: e.LOG_LEVEL,
+    pool: {
+      min: e.DB_POOL_MIN,
+      max: e.DB_POOL_MAX,
+      acquireTimeoutMs: e.DB_POOL_ACQUIRE_TIMEOUT_MS,
+      idleTimeoutMs: e.DB_POOL_IDLE_TIMEOUT_MS,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      ssl: e.DB_SSL,
+    },
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    readinessTimeoutMs: e.READINESS_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    retryAfterSeconds: e.RETRY_AFTER_SECONDS,
+  };
+}
+
+/** host:port/database of a database URL, for log lines: never the credentials. */
+export function describeDatabase(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+}

@@ -1,0 +1,46 @@
+import knexFactory, { type Knex } from 'knex';
+import type { Config } from '../config.ts';
+
+export type Db = Knex;
+
+/**
+ * Knex over pg with a tarn pool sized for a small service. The acquire timeout is a few
+ * seconds (Knex's default is 60 s) so a saturated pool or a dead database becomes a fast 503,
+ * and every socket and statement has a deadline so nothing hangs.
+ */
+export function createDb(databaseUrl: string, pool: Config['pool'], applicationName = 'tracebridge-api'): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: databaseUrl,
+      connectionTimeoutMillis: pool.connectTimeoutMs,
+      statement_timeout: pool.statementTimeoutMs,
+      application_name: applicationName,
+      ssl: pool.ssl ? { rejectUnauthorized: true } : false,
+    },
+    pool: {
+      min: pool.min,
+      max: pool.max,
+      acquireTimeoutMillis: pool.acquireTimeoutMs,
+      createTimeoutMillis: pool.connectTimeoutMs,
+      idleTimeoutMillis: pool.idleTimeoutMs,
+      // A failed connect fails the waiting request at once instead of retrying until the
+      // acquire timeout: "database down" answers 503 immediately.
+      propagateCreateError: true,
+    },
+    acquireConnectionTimeout: pool.acquireTimeoutMs,
+  });
+}
+
+/** Resolves when the database answers a trivial query, rejects after timeoutMs otherwise. */
+export async function pingDatabase(db: Db, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([db.raw('select 1'), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,102 @@
+import { z } from '@hono/zod-openapi';
+
+/** Request and response shapes: the single source for validation and the OpenAPI document. */
+
+const MAX_INT4 = 2_147_483_647;
+
+// Postgres text cannot hold NUL; rejecting it here turns a would-be 500 into a 422.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+
+const requiredText = (max: number) =>
+  text(max).refine((s) => s.trim().length > 0, 'must not be empty or blank');
+
+export const IdParamSchema = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_INT4)
+    .openapi({ param: { name: 'id', in: 'path' }, type: 'integer', example: 1 }),
+});
+
+export const PageQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer', description: 'Page size (1-100).' }),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_INT4)
+    .default(0)
+    .openapi({ param: { name: 'offset', in: 'query' }, type: 'integer', description: 'Rows to skip.' }),
+});
+
+export const PostListQuerySchema = PageQuerySchema.extend({
+  eager: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .openapi({
+      param: { name: 'eager', in: 'query' },
+      description: 'true: authors loaded in one extra query; false: one query per post (N+1, on purpose).',
+    }),
+});
+
+export const UserCreateSchema = z
+  .strictObject({
+    name: requiredText(200).openapi({ example: 'Alice' }),
+    email: z.email().max(254).openapi({ example: 'alice@example.com' }),
+    age: z.number().int().min(0).max(150).nullable().optional().openapi({ example: 30 }),
+  })
+  .openapi('UserCreate');
+
+export const UserSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    email: z.string(),
+    age: z.number().int().nullable(),
+    created_at: z.iso.datetime({ offset: true }),
+  })
+  .openapi('User');
+
+export const PostCreateSchema = z
+  .strictObject({
+    title: requiredText(300).openapi({ example: 'My First Post' }),
+    content: text(100_000).openapi({ example: 'Hello, World!' }),
+    author_id: z.number().int().min(1).max(MAX_INT4).openapi({ example: 1 }),
+  })
+  .openapi('PostCreate');
+
+export const PostSchema = z
+  .object({
+    id: z.number().int(),
+    title: z.string(),
+    content: z.string(),
+    author_id: z.number().int(),
+    created_at: z.iso.datetime({ offset: true }),
+  })
+  .openapi('Post');
+
+export const UserWithPostsSchema = UserSchema.extend({ posts: z.array(PostSchema) }).openapi('UserWithPosts');
+export const PostWithAuthorSchema = PostSchema.extend({ author: UserSchema }).openapi('PostWithAuthor');
+
+export function pageOf<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({
+      items: z.array(item),
+      limit: z.number().int(),
+      offset: z.number().int(),
+      next_offset: z.number().int().nullable().openapi({ description: 'Offset of the next page; null on the last.' }),
+    })
+    .openapi(name);
+}

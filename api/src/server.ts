@@ -1,0 +1,104 @@
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createApp } from './app.ts';
+import { ConfigError, describeDatabase, loadConfig, type Config } from './config.ts';
+import { createDb, type Db } from './db/knex.ts';
+import { newLifecycle } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  db: Db;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes the pool. Idempotent. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const db = createDb(config.databaseUrl, config.pool);
+  const lifecycle = newLifecycle();
+  const app = createApp({ db, config, logger, lifecycle, tracingEnabled: false });
+
+  // During shutdown every response closes its connection, so keep-alive clients reconnect
+  // to another replica instead of reusing a socket that is about to disappear.
+  const server = createAdaptorServer({
+    fetch: async (request, env) => {
+      const response = await app.fetch(request, env);
+      if (lifecycle.shuttingDown) response.headers.set('Connection', 'close');
+      return response;
+    },
+  }) as Server;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  logger.info(
+    { port, database: describeDatabase(config.databaseUrl), pool_max: config.pool.max },
+    `listening on ${url}`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      lifecycle.shuttingDown = true;
+      logger.info({ reason, timeout_ms: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
+      const drained = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), config.shutdownTimeoutMs);
+      });
+      const clean = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      if (!clean) {
+        logger.warn('shutdown timeout reached: closing remaining connections');
+        server.closeAllConnections();
+      }
+      await db.destroy();
+      logger.info({ clean }, 'shutdown complete');
+    })();
+    return stopping;
+  };
+
+  return { url, port, db, shutdown };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tracebridge-api: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, { service: config.service.name });
+  const running = await startServer(config, logger);
+  const onSignal = (signal: NodeJS.Signals) => {
+    running.shutdown(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`tracebridge-api: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
