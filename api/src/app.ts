@@ -3,7 +3,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from './config.ts';
 import type { Db } from './db/knex.ts';
-import { ApiError, ErrorCode, errorResponse, toApiError } from './errors.ts';
+import { ApiError, ErrorCode, driverError, errorResponse, toApiError } from './errors.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -19,7 +19,8 @@ export interface AppDeps {
 }
 
 /** Only what is safe to log about an error: no SQL parameters, no pg `detail` (it echoes row values). */
-function describeError(error: unknown) {
+function describeError(wrapped: unknown) {
+  const error = driverError(wrapped);
   if (!(error instanceof Error)) return { type: typeof error };
   const code = (error as { code?: unknown }).code;
   return { type: error.constructor.name || error.name, message: error.message, code: typeof code === 'string' ? code : undefined, stack: error.stack };
@@ -77,7 +78,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     const cause = apiError.cause ?? error;
     if (apiError.status >= 500) {
       const log = apiError.status === 503 ? logger.warn.bind(logger) : logger.error.bind(logger);
-      log({ err: describeError(cause), route: c.req.routePath, status: apiError.status }, apiError.message);
+      log({ error: describeError(cause), route: c.req.routePath, status: apiError.status }, apiError.message);
     }
     return errorResponse(c, apiError);
   });

@@ -78,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
-      const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      const message = present[name] === undefined ? 'is required' : `${issue.message} (got "${present[name]}")`;
       return `  ${name}: ${message}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);

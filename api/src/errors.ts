@@ -96,7 +96,7 @@ const connectionErrorCodes = new Set([
 ]);
 
 /** Objection wraps driver errors (db-errors) and keeps the original as `nativeError`. */
-function driverError(error: unknown): unknown {
+export function driverError(error: unknown): unknown {
   const native = (error as { nativeError?: unknown } | null)?.nativeError;
   return native instanceof Error ? native : error;
 }

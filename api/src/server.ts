@@ -8,6 +8,8 @@ import { createDb, type Db } from './db/knex.ts';
 import { newLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 
+const POOL_CLOSE_TIMEOUT_MS = 1000;
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -17,7 +19,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const db = createDb(config.databaseUrl, config.pool);
+  const db = createDb(config.databaseUrl, config.pool, { logger });
   const lifecycle = newLifecycle();
   const app = createApp({ db, config, logger, lifecycle, tracingEnabled: false });
 
@@ -61,8 +63,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         logger.warn('shutdown timeout reached: closing remaining connections');
         server.closeAllConnections();
       }
-      await db.destroy();
-      logger.info({ clean }, 'shutdown complete');
+      // knex.destroy() waits for connections still running a query; after a timed-out drain
+      // that can be a statement stuck for its full statement_timeout, so this is bounded too.
+      const poolClosed = await Promise.race([
+        db.destroy().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), POOL_CLOSE_TIMEOUT_MS).unref()),
+      ]);
+      logger.info({ clean: clean && poolClosed }, 'shutdown complete');
     })();
     return stopping;
   };

@@ -33,9 +33,9 @@ export interface TestApp {
 /** The real app (real routes, real Knex pool) in-process, on the given database. */
 export function testApp(databaseUrl: string, env: Record<string, string> = {}): TestApp {
   const config = testConfig({ DATABASE_URL: databaseUrl, ...env });
-  const db = createDb(config.databaseUrl, config.pool);
-  const lifecycle = newLifecycle();
   const { logger, lines } = capturedLogger();
+  const db = createDb(config.databaseUrl, config.pool, { logger });
+  const lifecycle = newLifecycle();
   const app = createApp({ db, config, logger, lifecycle, tracingEnabled: false });
   const request = async (path: string, init?: RequestInit) => app.request(path, init);
   return {

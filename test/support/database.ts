@@ -28,7 +28,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   await admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
   const url = new URL(inject('adminDatabaseUrl'));
   url.pathname = `/${name}`;
-  const db = createDb(url.href, testPool);
+  const db = createDb(url.href, testPool, { applicationName: 'tracebridge-test' });
   if (options.migrate !== false) await migrateLatest(db);
   return {
     url: url.href,

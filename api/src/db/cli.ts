@@ -9,7 +9,7 @@ const usage = 'usage: cli <migrate|rollback|seed>\n  migrate   apply pending mig
 /** Runs one database command; the container image uses it as the migration Job's command. */
 export async function runDbCommand(command: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const config = loadConfig(env);
-  const db = createDb(config.databaseUrl, config.pool, 'tracebridge-migrations');
+  const db = createDb(config.databaseUrl, config.pool, { applicationName: 'tracebridge-migrations' });
   const where = describeDatabase(config.databaseUrl);
   try {
     switch (command) {

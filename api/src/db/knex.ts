@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 
 export type Db = Knex;
 
@@ -8,8 +9,22 @@ export type Db = Knex;
  * seconds (Knex's default is 60 s) so a saturated pool or a dead database becomes a fast 503,
  * and every socket and statement has a deadline so nothing hangs.
  */
-export function createDb(databaseUrl: string, pool: Config['pool'], applicationName = 'tracebridge-api'): Db {
+export function createDb(
+  databaseUrl: string,
+  pool: Config['pool'],
+  options: { applicationName?: string; logger?: Logger } = {},
+): Db {
+  const { applicationName = 'tracebridge-api', logger } = options;
   return knexFactory({
+    // Knex prints to the console by default. Its acquire warnings repeat what the error handler
+    // already logs with the route, so they go to debug; without a logger they are dropped.
+    log: {
+      warn: (message: string) => logger?.debug({ source: 'knex' }, message),
+      error: (message: string) => logger?.error({ source: 'knex' }, message),
+      deprecate: (method: string, alternative: string) =>
+        logger?.warn({ source: 'knex' }, `${method} is deprecated, use ${alternative}`),
+      debug: (message: string) => logger?.debug({ source: 'knex' }, message),
+    },
     client: 'pg',
     connection: {
       connectionString: databaseUrl,

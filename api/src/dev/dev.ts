@@ -27,7 +27,7 @@ async function dev(): Promise<void> {
 
   try {
     const config = loadConfig(env);
-    const db = createDb(config.databaseUrl, config.pool, 'tracebridge-dev');
+    const db = createDb(config.databaseUrl, config.pool, { applicationName: 'tracebridge-dev' });
     try {
       const applied = await migrateLatest(db);
       bootLogger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema up to date');

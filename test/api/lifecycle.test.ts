@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { freePort } from '../support/ports.ts';
+import { runNode } from '../support/process.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await database.db('users').insert({ name: 'Alice', email: 'alice@example.com', age: 30 });
+});
+afterAll(() => database.drop());
+
+async function startApi(env: Record<string, string> = {}) {
+  const port = await freePort();
+  const api = runNode('api/src/server.ts', [], {
+    DATABASE_URL: database.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ...env,
+  });
+  await api.waitFor(/"msg":"listening on/);
+  return { api, base: `http://127.0.0.1:${port}` };
+}
+
+/** Blocks every statement on `users` until released, and resolves once a query is waiting on it. */
+async function lockUsersTable() {
+  const trx = await database.db.transaction();
+  await trx.raw('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+  const waiting = async () => {
+    for (;;) {
+      const { rows } = await database.db.raw<{ rows: unknown[] }>(
+        "SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'users' AND NOT l.granted",
+      );
+      if (rows.length > 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { release: () => trx.commit(), waiting };
+}
+
+describe('graceful shutdown on SIGTERM', () => {
+  it('finishes the in-flight request, refuses new connections, closes the pool, exits 0', async () => {
+    const { api, base } = await startApi({ SHUTDOWN_TIMEOUT_MS: '10000' });
+    const lock = await lockUsersTable();
+    const inFlight = fetch(`${base}/users/1`);
+    try {
+      await lock.waiting();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+
+    api.child.kill('SIGTERM');
+    await api.waitFor(/shutting down: draining/);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+
+    await new Promise((r) => setTimeout(r, 300));
+    await lock.release();
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { name: string }).name).toBe('Alice');
+    expect(await api.exited).toBe(0);
+    expect(api.stdout()).toMatch(/"clean":true,"msg":"shutdown complete"/);
+    // Backends end a moment after their client disconnects.
+    await expect.poll(async () => {
+      const { rows } = await database.db.raw<{ rows: unknown[] }>(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'tracebridge-api' AND datname = current_database()",
+      );
+      return rows.length;
+    }, { timeout: 3000 }).toBe(0);
+  });
+
+  it('is bounded: a request stuck past SHUTDOWN_TIMEOUT_MS does not keep the process alive', async () => {
+    const { api, base } = await startApi({ SHUTDOWN_TIMEOUT_MS: '300' });
+    const lock = await lockUsersTable();
+    try {
+      const stuck = fetch(`${base}/users/1`).catch((error: unknown) => error);
+      await lock.waiting();
+      const start = performance.now();
+      api.child.kill('SIGINT');
+      expect(await api.exited).toBe(0);
+      // 300 ms drain + at most 1 s to close the pool, never the 10 s statement timeout.
+      expect(performance.now() - start).toBeLessThan(3000);
+      expect(api.stdout()).toMatch(/"clean":false,"msg":"shutdown complete"/);
+      expect(await stuck).toBeInstanceOf(Error);
+    } finally {
+      await lock.release();
+    }
+  });
+});
+
+describe('startup', () => {
+  it('fails fast naming each invalid variable', async () => {
+    const api = runNode('api/src/server.ts', [], { PORT: 'eighty', DB_POOL_MAX: '0' });
+    expect(await api.exited).toBe(1);
+    expect(api.stderr()).toContain('invalid configuration');
+    expect(api.stderr()).toMatch(/PORT: .*number.*\(got "eighty"\)/);
+    expect(api.stderr()).toContain('DATABASE_URL: is required');
+    expect(api.stderr()).toMatch(/DB_POOL_MAX: /);
+  });
+
+  it('fails with a clear message when the port is taken, and never prints the database password', async () => {
+    const { api: first, base } = await startApi();
+    const port = new URL(base).port;
+    const second = runNode('api/src/server.ts', [], { DATABASE_URL: database.url, PORT: port, HOST: '127.0.0.1' });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toMatch(/failed to start: .*EADDRINUSE/);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const password = decodeURIComponent(new URL(database.url).password);
+    expect(password.length).toBeGreaterThan(8);
+    expect(first.stdout() + second.stdout() + second.stderr()).not.toContain(password);
+  });
+});
