@@ -8,6 +8,7 @@ import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import { healthRoutes } from './routes/health.ts';
 import { postRoutes } from './routes/posts.ts';
+import { matchedRoute } from './route.ts';
 import { userRoutes } from './routes/users.ts';
 
 export interface AppDeps {
@@ -36,7 +37,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     logger.info(
       {
         method: c.req.method,
-        route: c.req.routePath,
+        route: matchedRoute(c),
         status: c.res.status,
         duration_ms: Math.round((performance.now() - start) * 100) / 100,
       },
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     const cause = apiError.cause ?? error;
     if (apiError.status >= 500) {
       const log = apiError.status === 503 ? logger.warn.bind(logger) : logger.error.bind(logger);
-      log({ error: describeError(cause), route: c.req.routePath, status: apiError.status }, apiError.message);
+      log({ error: describeError(cause), route: matchedRoute(c), status: apiError.status }, apiError.message);
     }
     return errorResponse(c, apiError);
   });

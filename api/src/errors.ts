@@ -65,11 +65,11 @@ export function errorResponse(c: Context, error: ApiError): Response {
   return c.json({ error: { code: error.code, message: error.message, details: error.details } }, error.status);
 }
 
-const locationOf = { json: 'body', query: 'query', param: 'path' } as const;
+const locationOf: Partial<Record<string, FieldIssue['location']>> = { json: 'body', query: 'query', param: 'path' };
 
 /** 422 naming each invalid field; used as the OpenAPI routes' validation hook. */
 export function validationError(target: string, error: z.ZodError): ApiError {
-  const location = locationOf[target as keyof typeof locationOf] ?? 'body';
+  const location = locationOf[target] ?? 'body';
   const details: FieldIssue[] = error.issues.map((issue) => ({
     location,
     field: issue.path.length > 0 ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(root)',
@@ -129,7 +129,7 @@ export function toApiError(error: unknown, retryAfterSeconds: number): ApiError 
           cause: error,
         });
       default:
-        return new ApiError(error.status as ContentfulStatusCode, ErrorCode.badRequest, error.message, { cause: error });
+        return new ApiError(error.status, ErrorCode.badRequest, error.message, { cause: error });
     }
   }
   if (isDatabaseUnavailable(error)) {

