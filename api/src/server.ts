@@ -32,6 +32,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       return response;
     },
   }) as Server;
+  // A client that never finishes its request must not hold a socket for Node's default 5 min.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

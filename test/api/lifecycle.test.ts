@@ -89,6 +89,37 @@ describe('graceful shutdown on SIGTERM', () => {
   });
 });
 
+describe('over the real HTTP server', () => {
+  it('answers 413 for oversized bodies, declared or chunked, and keeps serving', async () => {
+    const { api, base } = await startApi({ BODY_LIMIT_BYTES: '1024' });
+    try {
+      const big = JSON.stringify({ name: 'x'.repeat(2000), email: 'big@example.com' });
+      const declared = await fetch(`${base}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+
+      const chunks = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 4; i++) controller.enqueue(new TextEncoder().encode(big.slice(i * 500, (i + 1) * 500)));
+          controller.close();
+        },
+      });
+      const chunked = await fetch(`${base}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chunks,
+        duplex: 'half',
+      });
+      expect(chunked.status).toBe(413);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect(await database.db('users').where({ email: 'big@example.com' }).first()).toBeUndefined();
+    } finally {
+      api.child.kill('SIGTERM');
+      await api.exited;
+    }
+  });
+});
+
 describe('startup', () => {
   it('fails fast naming each invalid variable', async () => {
     const api = runNode('api/src/server.ts', [], { PORT: 'eighty', DB_POOL_MAX: '0' });
