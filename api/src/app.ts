@@ -7,6 +7,7 @@ import { ApiError, ErrorCode, driverError, errorResponse, toApiError } from './e
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import { healthRoutes } from './routes/health.ts';
+import { httpTelemetry, recordServerError } from './telemetry/http.ts';
 import { postRoutes } from './routes/posts.ts';
 import { matchedRoute } from './route.ts';
 import { userRoutes } from './routes/users.ts';
@@ -16,6 +17,7 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   lifecycle: Lifecycle;
+  /** Whether spans are recorded (the SDK is running). */
   tracingEnabled: boolean;
 }
 
@@ -31,6 +33,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const { config, logger } = deps;
   const app = new OpenAPIHono();
 
+  app.use(httpTelemetry(config.telemetry.nPlusOneThreshold));
   app.use(async (c, next) => {
     const start = performance.now();
     await next();
@@ -78,6 +81,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     const apiError = toApiError(error, config.retryAfterSeconds);
     const cause = apiError.cause ?? error;
     if (apiError.status >= 500) {
+      recordServerError(cause);
       const log = apiError.status === 503 ? logger.warn.bind(logger) : logger.error.bind(logger);
       log({ error: describeError(cause), route: matchedRoute(c), status: apiError.status }, apiError.message);
     }

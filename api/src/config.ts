@@ -17,15 +17,33 @@ const databaseUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// or postgresql:// URL')
   .refine((v) => URL.canParse(v), 'not a valid URL');
 
+/** What the telemetry preload needs: parsed before the app (and without a database URL). */
+const telemetryEnv = {
+  SERVICE_NAME: z.string().min(1).default('tracebridge-api'),
+  SERVICE_VERSION: z.string().min(1).default('0.1.0'),
+  DEPLOYMENT_ENVIRONMENT: z.string().min(1).default('development'),
+  METRICS_PORT: port.default(9464),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  OTEL_SDK_DISABLED: bool.default(false),
+  TRACEBRIDGE_ORM_TRACING: bool.default(true),
+  TRACEBRIDGE_N_PLUS_ONE_THRESHOLD: z.coerce.number().int().min(2).max(10_000).default(5),
+  TRACEBRIDGE_EXPORT_BUFFER_SPANS: z.coerce.number().int().min(512).max(1_000_000).default(20_000),
+  TRACEBRIDGE_EXPORT_MAX_RETRY_MS: positiveMs.default(60_000),
+  // Set by the Helm chart from the downward API; become k8s.* resource attributes.
+  K8S_POD_NAME: z.string().optional(),
+  K8S_POD_UID: z.string().optional(),
+  K8S_NAMESPACE_NAME: z.string().optional(),
+  K8S_NODE_NAME: z.string().optional(),
+  HOSTNAME: z.string().optional(),
+};
+const telemetrySchema = z.object(telemetryEnv);
+
 const envSchema = z
   .object({
+    ...telemetryEnv,
     PORT: port.default(8000),
     HOST: z.string().min(1).default('0.0.0.0'),
-    METRICS_PORT: port.default(9464),
     DATABASE_URL: databaseUrl,
-    SERVICE_NAME: z.string().min(1).default('tracebridge-api'),
-    SERVICE_VERSION: z.string().min(1).default('0.1.0'),
-    DEPLOYMENT_ENVIRONMENT: z.string().min(1).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DB_POOL_MIN: count.default(0),
     DB_POOL_MAX: count.min(1).default(10),
@@ -44,12 +62,25 @@ const envSchema = z
     message: 'must not exceed DB_POOL_MAX',
   });
 
+export interface TelemetryConfig {
+  /** OTEL_SDK_DISABLED: no spans, no metrics (the SDK's own switch). */
+  enabled: boolean;
+  service: { name: string; version: string; environment: string; instanceId: string | undefined };
+  kubernetes: { podName?: string; podUid?: string; namespace?: string; nodeName?: string };
+  metrics: { port: number; host: string };
+  /** TRACEBRIDGE_ORM_TRACING: ORM-level spans (query, relationship, session); driver spans stay. */
+  ormTracing: boolean;
+  nPlusOneThreshold: number;
+  export: { maxBufferedSpans: number; maxRetryMs: number };
+}
+
 export interface Config {
   port: number;
   host: string;
   metricsPort: number;
   databaseUrl: string;
   service: { name: string; version: string; environment: string };
+  telemetry: TelemetryConfig;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   pool: {
     min: number;
@@ -70,11 +101,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses the environment once; throws a ConfigError naming every offending variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
   // Empty strings mean "unset" (a Helm value rendered as "" should fall back to the default).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
@@ -83,13 +113,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function toTelemetryConfig(e: z.output<typeof telemetrySchema>): TelemetryConfig {
+  return {
+    enabled: !e.OTEL_SDK_DISABLED,
+    service: {
+      name: e.SERVICE_NAME,
+      version: e.SERVICE_VERSION,
+      environment: e.DEPLOYMENT_ENVIRONMENT,
+      instanceId: e.K8S_POD_UID ?? e.K8S_POD_NAME ?? e.HOSTNAME,
+    },
+    kubernetes: {
+      podName: e.K8S_POD_NAME,
+      podUid: e.K8S_POD_UID,
+      namespace: e.K8S_NAMESPACE_NAME,
+      nodeName: e.K8S_NODE_NAME,
+    },
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
+    ormTracing: e.TRACEBRIDGE_ORM_TRACING,
+    nPlusOneThreshold: e.TRACEBRIDGE_N_PLUS_ONE_THRESHOLD,
+    export: { maxBufferedSpans: e.TRACEBRIDGE_EXPORT_BUFFER_SPANS, maxRetryMs: e.TRACEBRIDGE_EXPORT_MAX_RETRY_MS },
+  };
+}
+
+/** The telemetry part of the configuration; the preload parses it before any app module loads. */
+export function loadTelemetryConfig(env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
+  return toTelemetryConfig(parseEnv(telemetrySchema, env));
+}
+
+/** Parses the environment once; throws a ConfigError naming every offending variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(envSchema, env);
+  const telemetry = toTelemetryConfig(e);
   return {
     port: e.PORT,
     host: e.HOST,
     metricsPort: e.METRICS_PORT,
     databaseUrl: e.DATABASE_URL,
     service: { name: e.SERVICE_NAME, version: e.SERVICE_VERSION, environment: e.DEPLOYMENT_ENVIRONMENT },
+    telemetry,
     logLevel: e.LOG_LEVEL,
     pool: {
       min: e.DB_POOL_MIN,

@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -16,6 +17,12 @@ export function createLogger(
     base,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Every line written inside a traced request carries its trace: logs → trace in one click.
+    mixin: () => {
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      if (!spanContext || !isSpanContextValid(spanContext)) return {};
+      return { trace_id: spanContext.traceId, span_id: spanContext.spanId, trace_flags: `0${spanContext.traceFlags.toString(16)}` };
+    },
     redact: {
       paths: ['password', '*.password', 'authorization', '*.authorization', 'cookie', '*.cookie', 'databaseUrl'],
       censor: '[redacted]',

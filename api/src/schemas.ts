@@ -51,11 +51,18 @@ export const PostListQuerySchema = PageQuerySchema.extend({
     }),
 });
 
+const NewPostSchema = z.strictObject({ title: requiredText(300), content: text(100_000) });
+
 export const UserCreateSchema = z
   .strictObject({
     name: requiredText(200).openapi({ example: 'Alice' }),
     email: z.email().max(254).openapi({ example: 'alice@example.com' }),
     age: z.number().int().min(0).max(150).nullable().optional().openapi({ example: 30 }),
+    posts: z
+      .array(NewPostSchema)
+      .max(20)
+      .optional()
+      .openapi({ description: 'Initial posts, created with the user in one transaction (all or nothing).' }),
   })
   .openapi('UserCreate');
 

@@ -4,9 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createApp } from './app.ts';
 import { ConfigError, describeDatabase, loadConfig, type Config } from './config.ts';
-import { createDb, type Db } from './db/knex.ts';
+import { createDb, pingDatabase, type Db } from './db/knex.ts';
 import { newLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { nPlusOneReporter } from './telemetry/n-plus-one-report.ts';
+import { instrumentObjection } from './telemetry/orm.ts';
+import { observePool } from './telemetry/pool-metrics.ts';
+import { activeTelemetry } from './telemetry/sdk.ts';
+import { metrics } from '@opentelemetry/api';
 
 const POOL_CLOSE_TIMEOUT_MS = 1000;
 
@@ -20,8 +25,17 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const db = createDb(config.databaseUrl, config.pool, { logger });
+  const telemetry = activeTelemetry();
+  const tracingEnabled = telemetry?.enabled ?? false;
+  instrumentObjection({ enabled: tracingEnabled && config.telemetry.ormTracing, onNPlusOne: nPlusOneReporter(logger) });
+  const pool = tracingEnabled ? observePool(db, metrics.getMeter('tracebridge-api')) : undefined;
+  // The first connection also runs Knex's one-time `select version()`: do it now, outside any
+  // request, so it never shows up in a user's trace. A database that is down is not fatal here.
+  await pingDatabase(db, config.readinessTimeoutMs).catch((error: unknown) => {
+    logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'database not reachable at startup');
+  });
   const lifecycle = newLifecycle();
-  const app = createApp({ db, config, logger, lifecycle, tracingEnabled: false });
+  const app = createApp({ db, config, logger, lifecycle, tracingEnabled });
 
   // During shutdown every response closes its connection, so keep-alive clients reconnect
   // to another replica instead of reusing a socket that is about to disappear.
@@ -46,7 +60,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info(
-    { port, database: describeDatabase(config.databaseUrl), pool_max: config.pool.max },
+    {
+      port,
+      database: describeDatabase(config.databaseUrl),
+      pool_max: config.pool.max,
+      tracing: tracingEnabled,
+      orm_tracing: tracingEnabled && config.telemetry.ormTracing,
+      metrics: tracingEnabled ? `${config.telemetry.metrics.host}:${config.telemetry.metrics.port}/metrics` : null,
+    },
     `listening on ${url}`,
   );
 
@@ -68,10 +89,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       }
       // knex.destroy() waits for connections still running a query; after a timed-out drain
       // that can be a statement stuck for its full statement_timeout, so this is bounded too.
+      pool?.stop();
       const poolClosed = await Promise.race([
         db.destroy().then(() => true),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), POOL_CLOSE_TIMEOUT_MS).unref()),
       ]);
+      // Last: the spans of every request finished above are flushed (the exporter bounds this).
+      await telemetry?.shutdown();
       logger.info({ clean: clean && poolClosed }, 'shutdown complete');
     })();
     return stopping;

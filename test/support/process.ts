@@ -13,9 +13,17 @@ export interface ApiProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
+/** Node flags that start the OpenTelemetry SDK before the app, as the image and `make dev` do. */
+export const PRELOAD = ['--import', './api/src/telemetry/preload.ts'];
+
 /** Runs a TypeScript entry point of the API with Node, as `make dev` and the image do. */
-export function runNode(entry: string, args: string[], env: Record<string, string>): ApiProcess {
-  const child = spawn(process.execPath, [entry, ...args], {
+export function runNode(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ApiProcess {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', ...env },
   });

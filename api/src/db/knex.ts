@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { observeStatements } from '../telemetry/orm.ts';
 
 export type Db = Knex;
 
@@ -15,7 +16,7 @@ export function createDb(
   options: { applicationName?: string; logger?: Logger } = {},
 ): Db {
   const { applicationName = 'tracebridge-api', logger } = options;
-  return knexFactory({
+  const db = knexFactory({
     // Knex prints to the console by default. Its acquire warnings repeat what the error handler
     // already logs with the route, so they go to debug; without a logger they are dropped.
     log: {
@@ -45,6 +46,8 @@ export function createDb(
     },
     acquireConnectionTimeout: pool.acquireTimeoutMs,
   });
+  observeStatements(db);
+  return db;
 }
 
 /** Resolves when the database answers a trivial query, rejects after timeoutMs otherwise. */

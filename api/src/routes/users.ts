@@ -1,5 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
+import { Post } from '../db/models/post.ts';
 import { User } from '../db/models/user.ts';
+import { inTransaction } from '../telemetry/orm.ts';
+import { withSpan } from '../telemetry/spans.ts';
 import { ApiError, ErrorCode, sqlState } from '../errors.ts';
 import type { Db } from '../db/knex.ts';
 import {
@@ -22,7 +25,7 @@ const createUser = createRoute({
   summary: 'Create a user',
   request: { body: { content: { 'application/json': { schema: UserCreateSchema } }, required: true } },
   responses: {
-    201: json(UserSchema, 'Created.'),
+    201: json(UserWithPostsSchema, 'Created, with the initial posts if any.'),
     409: conflict,
     ...errorResponses,
   },
@@ -61,11 +64,22 @@ export function userRoutes(db: Db) {
   const app = newRouter();
 
   app.openapi(createUser, async (c) => {
-    const body = c.req.valid('json');
+    const { posts = [], ...fields } = c.req.valid('json');
+    const row = { name: fields.name, email: fields.email, age: fields.age ?? null };
     try {
-      const user = await User.query(db).insert({ name: body.name, email: body.email, age: body.age ?? null }).returning('*');
-      c.header('Location', `/users/${user.id}`);
-      return c.json(toUser(user), 201);
+      // With initial posts, user and posts are one transaction: a duplicate email leaves nothing behind.
+      const created =
+        posts.length === 0
+          ? { user: await User.query(db).insert(row).returning('*'), posts: [] as Post[] }
+          : await withSpan('users.create_with_posts', { 'tracebridge.posts.count': posts.length }, () =>
+              inTransaction(db, async (trx) => {
+                const user = await User.query(trx).insert(row).returning('*');
+                const rows = posts.map((p) => ({ ...p, author_id: user.id }));
+                return { user, posts: await Post.query(trx).insert(rows).returning('*') };
+              }),
+            );
+      c.header('Location', `/users/${created.user.id}`);
+      return c.json({ ...toUser(created.user), posts: created.posts.map(toPost) }, 201);
     } catch (error) {
       if (sqlState(error) === '23505') {
         throw new ApiError(409, ErrorCode.conflict, 'a user with this email already exists', {

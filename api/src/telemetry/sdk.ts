@@ -1,0 +1,88 @@
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { TelemetryConfig } from '../config.ts';
+import { RetryingSpanExporter } from './exporter.ts';
+import { isProbe, restoreServerErrorType } from './http.ts';
+import { serviceResource } from './resource.ts';
+
+export interface Telemetry {
+  /** False when OTEL_SDK_DISABLED=true: nothing is recorded or exported. */
+  readonly enabled: boolean;
+  /** Flushes buffered spans (bounded) and stops the metrics endpoint. */
+  shutdown(): Promise<void>;
+}
+
+let current: Telemetry | undefined;
+
+/** The telemetry the preload started, if any (the server flushes it on shutdown). */
+export const activeTelemetry = (): Telemetry | undefined => current;
+
+/** The SDK's diagnostics as JSON lines on stderr, so they never interleave with the app's stdout logs. */
+const jsonDiag = (level: string): DiagLogger['error'] => (message, ...args) => {
+  process.stderr.write(`${JSON.stringify({ level, source: 'opentelemetry', msg: message, args: args.map(String) })}\n`);
+};
+
+/**
+ * NodeSDK with:
+ * - traces: batched (OTEL_BSP_*), sampled (OTEL_TRACES_SAMPLER*), exported over OTLP/gRPC
+ *   (OTEL_EXPORTER_OTLP_*) through a bounded retrying buffer;
+ * - metrics: a Prometheus endpoint on METRICS_HOST:METRICS_PORT/metrics, never OTLP;
+ * - logs: no OTLP log exporter (logs are JSON on stdout);
+ * - instrumentations: http (the SERVER span) and pg (driver spans, parameterized SQL only).
+ */
+export function startTelemetry(config: TelemetryConfig, options: { spanExporter?: SpanExporter } = {}): Telemetry {
+  if (current) return current;
+  if (!config.enabled) {
+    current = { enabled: false, shutdown: () => Promise.resolve() };
+    return current;
+  }
+  diag.setLogger(
+    { error: jsonDiag('error'), warn: jsonDiag('warn'), info: jsonDiag('info'), debug: jsonDiag('debug'), verbose: jsonDiag('trace') },
+    DiagLogLevel.WARN,
+  );
+
+  const exporter = new RetryingSpanExporter(options.spanExporter ?? new OTLPTraceExporter(), {
+    maxBufferedSpans: config.export.maxBufferedSpans,
+    maxRetryMs: config.export.maxRetryMs,
+  });
+  const prometheus = new PrometheusExporter(
+    { host: config.metrics.host, port: config.metrics.port, endpoint: '/metrics' },
+    (error) => {
+      if (error) diag.error(`metrics endpoint ${config.metrics.host}:${config.metrics.port} failed to start: ${error.message}`);
+    },
+  );
+  const sdk = new NodeSDK({
+    resource: serviceResource(config),
+    traceExporter: exporter,
+    metricReaders: [prometheus],
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => isProbe(request.url?.split('?')[0]),
+        requireParentforOutgoingSpans: true,
+        applyCustomAttributesOnSpan: (span) => restoreServerErrorType(span),
+      }),
+      new PgInstrumentation({
+        // No bound values in spans; no spans for statements outside a request (migrations);
+        // connection setup is measured by db.client.connection.create_time instead of a span.
+        enhancedDatabaseReporting: false,
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+      }),
+    ],
+  });
+  sdk.start();
+  exporter.useMeter();
+
+  let stopping: Promise<void> | undefined;
+  current = {
+    enabled: true,
+    shutdown: () => (stopping ??= sdk.shutdown()),
+  };
+  return current;
+}
