@@ -37,11 +37,11 @@ help: ## Show this list
 	@echo "  Node: $(if $(NODE_TARGET),$(NODE_VERSION) from $(NODE_HOME) (system node $(or $(SYSTEM_NODE_VERSION),none) is older than $(NODE_MIN)),system node $(SYSTEM_NODE_VERSION))"
 
 .PHONY: up
-up: dev ## Run the local stack (today: embedded Postgres + migrations + demo data + API on :8000)
+up: dev ## Run the local stack (today: embedded Postgres + migrations + demo data + traced API on :8000)
 
 .PHONY: dev
-dev: $(DEPS) ## Run the API against embedded Postgres (or DATABASE_URL), with migrations and demo data
-	node api/src/dev/dev.ts
+dev: $(DEPS) ## Run the API (traced) against embedded Postgres (or DATABASE_URL), with migrations and demo data
+	node --import ./api/src/telemetry/preload.ts api/src/dev/dev.ts
 
 .PHONY: test
 test: lint $(DEPS) ## Typecheck, lint and run every test suite against a real PostgreSQL

@@ -74,6 +74,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
+      // Once the server and pool are closed nothing else holds the event loop, and Node would
+      // exit in the middle of the span flush below (the exporter's timers are unref'd).
+      const keepAlive = setInterval(() => undefined, 1000);
       lifecycle.shuttingDown = true;
       logger.info({ reason, timeout_ms: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
       const drained = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
@@ -96,6 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ]);
       // Last: the spans of every request finished above are flushed (the exporter bounds this).
       await telemetry?.shutdown();
+      clearInterval(keepAlive);
       logger.info({ clean: clean && poolClosed }, 'shutdown complete');
     })();
     return stopping;

@@ -18,7 +18,6 @@ const COUNT = 'db_client_connection_count';
 const IDLE_MAX = 'db_client_connection_idle_max';
 const IDLE_MIN = 'db_client_connection_idle_min';
 const LIMIT = 'db_client_connection_limit';
-const MAX = 'db_client_connection_max'; // the deprecated name of LIMIT, still emitted
 const PENDING = 'db_client_connection_pending_requests';
 const TIMEOUTS = 'db_client_connection_timeouts_total';
 const CREATE_TIME = 'db_client_connection_create_time';
@@ -128,7 +127,6 @@ describe('pool metrics over Prometheus', () => {
     expect(empty.used()).toBe(0);
     expect(empty.idle()).toBe(0);
     expect(empty.value(LIMIT)).toBe(2);
-    expect(empty.value(MAX)).toBe(2);
     expect(empty.value(IDLE_MAX)).toBe(2);
     expect(empty.value(IDLE_MIN)).toBe(0);
     expect(empty.value(PENDING)).toBe(0);
@@ -151,7 +149,6 @@ describe('pool metrics over Prometheus', () => {
     // The semantic-convention units and the instrument kinds survive into the exposition.
     expect(idle.families.get(COUNT)).toEqual({ type: 'gauge', unit: '{connection}' });
     expect(idle.families.get(LIMIT)).toEqual({ type: 'gauge', unit: '{connection}' });
-    expect(idle.families.get(MAX)).toEqual({ type: 'gauge', unit: '{connection}' });
     expect(idle.families.get(PENDING)).toEqual({ type: 'gauge', unit: '{request}' });
     for (const histogram of [CREATE_TIME, WAIT_TIME, USE_TIME]) {
       expect(idle.families.get(histogram)).toEqual({ type: 'histogram', unit: 's' });

@@ -286,7 +286,7 @@ describe('logs and metrics', () => {
       samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
     expect(find('http_server_request_duration_count', { http_route: '/users/:id' })[0]?.value).toBeGreaterThan(0);
     expect(find('tracebridge_db_n_plus_one_total', { http_route: '/posts' })[0]?.value).toBeGreaterThanOrEqual(1);
-    expect(find('db_client_connection_max')[0]?.value).toBe(10);
+    expect(find('db_client_connection_limit')[0]?.value).toBe(10);
     expect(find('db_client_connection_count', { db_client_connection_state: 'used' })).toHaveLength(1);
     expect(find('db_client_operation_duration_count').length).toBeGreaterThan(0);
     expect(find('otel_sdk_processor_span_queue_size').length).toBeGreaterThan(0);

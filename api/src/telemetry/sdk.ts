@@ -3,6 +3,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { envDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from '../config.ts';
@@ -58,6 +59,10 @@ export function startTelemetry(config: TelemetryConfig, options: { spanExporter?
   );
   const sdk = new NodeSDK({
     resource: serviceResource(config),
+    // OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME and process.*; not the host detector: its
+    // host.id arrives asynchronously and the first metric collection would read it unsettled.
+    // host.name is set synchronously in serviceResource().
+    resourceDetectors: [envDetector, processDetector],
     traceExporter: exporter,
     metricReaders: [prometheus],
     logRecordProcessors: [],
