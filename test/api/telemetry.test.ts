@@ -265,6 +265,20 @@ describe('span trees', () => {
 });
 
 describe('logs and metrics', () => {
+  it('the N+1 warning is logged once per route and statement, not once per request', async () => {
+    const fresh = await startTracedApi();
+    for (let i = 0; i < 3; i++) expect((await fetch(`${fresh.base}/posts`)).status).toBe(200);
+    const warnings = fresh.api
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('N+1 queries'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', route: '/posts', statement: expect.stringContaining('from "users"') as unknown });
+    expect(typeof warnings[0]!.trace_id).toBe('string');
+    fresh.api.child.kill('SIGTERM');
+  });
+
   it('request log lines carry the trace and span ids of the SERVER span', async () => {
     const since = nowNanos();
     await fetch(`${traced.base}/users/${aliceId}`);
@@ -304,6 +318,33 @@ describe('logs and metrics', () => {
 });
 
 describe('export resilience and shutdown', () => {
+  it('OTEL_EXPORTER_OTLP_HEADERS reach the collector and never the logs', async () => {
+    const since = nowNanos();
+    const withAuth = await startTracedApi({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-token-42,x-scope=team-a' });
+    await fetch(`${withAuth.base}/users/${aliceId}`);
+    await traceOf('GET /users/:id', 5, since);
+    expect(receiver.headers.some((h) => h.authorization === 'Bearer collector-token-42' && h['x-scope'] === 'team-a')).toBe(true);
+    withAuth.api.child.kill('SIGTERM');
+    await withAuth.api.exited;
+    expect(withAuth.api.stdout() + withAuth.api.stderr()).not.toContain('collector-token-42');
+  });
+
+  it('a collector unreachable from startup costs the clients nothing: every request answers at once', async () => {
+    const orphan = await startTracedApi({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}` });
+    const statuses: number[] = [];
+    let slowest = 0;
+    for (let i = 0; i < 30; i++) {
+      const start = performance.now();
+      statuses.push((await fetch(`${orphan.base}/users/${aliceId}`)).status);
+      slowest = Math.max(slowest, performance.now() - start);
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    // A guard against blocking on the exporter (seconds), not a benchmark.
+    expect(slowest).toBeLessThan(1000);
+    orphan.api.child.kill('SIGTERM');
+    expect(await orphan.api.exited).toBe(0);
+  });
+
   it('a receiver that is down and comes back loses no span', async () => {
     await receiver.stop();
     const since = nowNanos();
