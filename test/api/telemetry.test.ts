@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
@@ -368,6 +373,38 @@ describe('export resilience and shutdown', () => {
     expect(await short.api.exited).toBe(0);
     const spans = await traceOf('GET /users/:id', 5, since);
     expect(spans).toHaveLength(5);
+  });
+});
+
+describe('TLS to the collector', () => {
+  it('OTEL_EXPORTER_OTLP_CERTIFICATE: trusted → spans arrive over TLS; untrusted → nothing, requests unaffected', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tracebridge-tls-'));
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' });
+      const tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+      const secure = await startOtlpReceiver({ tls });
+      try {
+        const trusted = await startTracedApi({
+          OTEL_EXPORTER_OTLP_ENDPOINT: secure.endpoint,
+          OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, 'cert.pem'),
+          K8S_POD_NAME: 'tls-trusted',
+        });
+        const untrusted = await startTracedApi({ OTEL_EXPORTER_OTLP_ENDPOINT: secure.endpoint, K8S_POD_NAME: 'tls-untrusted' });
+        for (const api of [trusted, untrusted]) expect((await fetch(`${api.base}/users/${aliceId}`)).status).toBe(200);
+        await secure.waitForSpans((spans) => spans.filter((s) => s.resource['k8s.pod.name'] === 'tls-trusted').length === 5);
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(secure.spans.filter((s) => s.resource['k8s.pod.name'] === 'tls-untrusted')).toEqual([]);
+        for (const api of [trusted, untrusted]) api.api.child.kill('SIGTERM');
+      } finally {
+        await secure.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -220,6 +220,8 @@ export interface OtlpReceiver {
 export interface OtlpReceiverOptions {
   /** 0 or undefined picks a free port on 127.0.0.1. */
   port?: number;
+  /** Serve TLS with this PEM key and certificate (the endpoint becomes https://localhost:port). */
+  tls?: { key: Buffer; cert: Buffer };
 }
 
 // Shapes produced by Type.toObject with the conversion options below (longs as decimal
@@ -373,9 +375,12 @@ function isAddressInUse(error: Error): boolean {
   return /EADDRINUSE|address already in use/i.test(error.message);
 }
 
-function bind(server: grpc.Server, port: number): Promise<number> {
+function bind(server: grpc.Server, port: number, tls: OtlpReceiverOptions['tls']): Promise<number> {
+  const credentials = tls
+    ? grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false)
+    : grpc.ServerCredentials.createInsecure();
   return new Promise((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(`127.0.0.1:${port}`, credentials, (error, bound) => {
       if (error) reject(error);
       else resolve(bound);
     });
@@ -421,7 +426,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       const next = new grpc.Server({ 'grpc.enable_channelz': 0 });
       next.addService(traceServiceDefinition, { Export: handleExport });
       try {
-        port = await bind(next, port);
+        port = await bind(next, port, options.tls);
         server = next;
         return;
       } catch (error) {
@@ -446,7 +451,8 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
 
   return {
     get endpoint() {
-      return `http://127.0.0.1:${port}`;
+      // The test certificate names localhost; plain receivers keep the literal address.
+      return options.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
     },
     get port() {
       return port;

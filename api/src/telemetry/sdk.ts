@@ -5,7 +5,6 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { envDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from '../config.ts';
 import { RetryingSpanExporter } from './exporter.ts';
 import { isProbe, restoreServerErrorType } from './http.ts';
@@ -36,7 +35,7 @@ const jsonDiag = (level: string): DiagLogger['error'] => (message, ...args) => {
  * - logs: no OTLP log exporter (logs are JSON on stdout);
  * - instrumentations: http (the SERVER span) and pg (driver spans, parameterized SQL only).
  */
-export function startTelemetry(config: TelemetryConfig, options: { spanExporter?: SpanExporter } = {}): Telemetry {
+export function startTelemetry(config: TelemetryConfig): Telemetry {
   if (current) return current;
   if (!config.enabled) {
     current = { enabled: false, shutdown: () => Promise.resolve() };
@@ -47,7 +46,7 @@ export function startTelemetry(config: TelemetryConfig, options: { spanExporter?
     DiagLogLevel.WARN,
   );
 
-  const exporter = new RetryingSpanExporter(options.spanExporter ?? new OTLPTraceExporter(), {
+  const exporter = new RetryingSpanExporter(new OTLPTraceExporter(), {
     maxBufferedSpans: config.export.maxBufferedSpans,
     maxRetryMs: config.export.maxRetryMs,
   });
