@@ -25,6 +25,9 @@ export PATH := $(NODE_HOME)/bin:$(PATH)
 endif
 
 BIN := node_modules/.bin
+# Pinned Go tools (collector, Jaeger, helm, ...) built from Go modules into $(CACHE_DIR)/tools;
+# prints the binary's path. Override any with OTELCOL_BIN, JAEGER_BIN, HELM_BIN, ...
+BUILD_TOOL := bash collector/build-tools.sh
 DEPS := node_modules/.package-lock.json
 VITEST := $(BIN)/vitest run --config test/vitest.config.ts
 
@@ -44,7 +47,9 @@ dev: $(DEPS) ## Run the API (traced) against embedded Postgres (or DATABASE_URL)
 	node --import ./api/src/telemetry/preload.ts api/src/dev/dev.ts
 
 .PHONY: test
-test: lint $(DEPS) ## Typecheck, lint and run every test suite against a real PostgreSQL
+test: lint $(DEPS) ## Typecheck, lint, and run every suite (real PostgreSQL, collector, Jaeger)
+	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
+	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
 	$(VITEST)
 
 .PHONY: lint
@@ -76,8 +81,9 @@ dev-db-reset: $(DEPS) ## Delete the embedded dev database (it is recreated by th
 ##@ Setup
 
 .PHONY: tools
-tools: $(NODE_TARGET) ## Install the pinned tools this project runs with (Node 24 when the system node is older)
+tools: $(NODE_TARGET) ## Build the pinned tools into the cache (collector, Jaeger, helm, ...; a cold build takes ~25 min)
 	@echo "node $$(node --version) at $$(command -v node)"
+	$(BUILD_TOOL) all
 
 .PHONY: deps
 deps: $(DEPS) ## Install npm dependencies from package-lock.json

@@ -16,14 +16,24 @@ export interface ApiProcess {
 /** Node flags that start the OpenTelemetry SDK before the app, as the image and `make dev` do. */
 export const PRELOAD = ['--import', './api/src/telemetry/preload.ts'];
 
+export interface ManagedProcess extends ApiProcess {
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
 /** Runs a TypeScript entry point of the API with Node, as `make dev` and the image do. */
 export function runNode(
   entry: string,
   args: string[],
   env: Record<string, string>,
   nodeArgs: string[] = [],
-): ApiProcess {
-  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
+): ManagedProcess {
+  return runProcess(process.execPath, [...nodeArgs, entry, ...args], env);
+}
+
+/** Runs a program with only PATH and the given environment, capturing its output. */
+export function runProcess(command: string, args: string[], env: Record<string, string>): ManagedProcess {
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', ...env },
   });
@@ -57,5 +67,13 @@ export function runNode(
       void exited.then(() => setTimeout(check, 0));
       check();
     });
-  return { child, stdout: () => out, stderr: () => err, exited, waitFor };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  return { child, stdout: () => out, stderr: () => err, exited, waitFor, stop };
 }

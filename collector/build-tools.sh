@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Build tracebridge's pinned Go tools from Go modules into a cache outside the repository:
+#
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/<name>-<version>/bin/<binary>
+#
+# Usage: collector/build-tools.sh otelcol|jaeger|helm|kubectl-validate|kube-linter|actionlint|prometheus|all
+#
+# Idempotent: a tool whose binary is already in place and answers its version command is
+# skipped. Each tool is built in a temporary directory inside the cache and renamed into
+# place only once it works, so an interrupted build never leaves a half-installed tool.
+# The absolute path of each binary is printed on stdout; progress goes to stderr.
+# Why these versions, and what the module proxy reachable here can and cannot serve:
+# collector/README.md.
+set -euo pipefail
+
+# ---- pinned versions ---------------------------------------------------------------------
+# OpenTelemetry Collector: ocb and every component at one release. Core modules come in
+# pairs (v0.155.0 for beta modules, v1.61.0 for stable ones); contrib is v0.155.0. The
+# component list itself is pinned in collector/builder-config.yaml.
+OTELCOL_VERSION=0.155.0
+# Jaeger v2.13.0: its release commit also carries the tag v1.76.0, the only form the module
+# proxy accepts (module path github.com/jaegertracing/jaeger has no /v2 suffix, so the v2.x.y
+# tags are not valid module versions).
+JAEGER_VERSION=2.13.0
+JAEGER_MODULE_VERSION=v1.76.0
+JAEGER_RELEASE_DATE=2025-12-03T16:07:08Z
+HELM_VERSION=4.3.1
+KUBECTL_VALIDATE_VERSION=0.0.4
+# kube-linter's module is served from golang.stackrox.io, which the module proxy reachable
+# from our machines refuses (403 "Go module host not permitted"): not part of `all`.
+KUBE_LINTER_VERSION=0.8.3
+ACTIONLINT_VERSION=1.7.12
+# Prometheus v3.x.y is published as Go module version v0.3xx.y (v3.15.0 -> v0.315.0).
+PROMETHEUS_VERSION=3.15.0
+PROMETHEUS_MODULE_VERSION=v0.315.0
+
+ALL_TOOLS=(actionlint helm kubectl-validate jaeger prometheus otelcol)
+
+# ---- environment -------------------------------------------------------------------------
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools"
+# A build cache of its own: tool builds are large (the collector alone is several GiB of
+# build cache) and deleting $CACHE_ROOT then removes all of it. The module cache
+# (GOMODCACHE) stays the user's default, shared with every other Go build.
+export GOCACHE="${TRACEBRIDGE_GOCACHE:-$CACHE_ROOT/.go-build}"
+# Static binaries, no C toolchain needed; the upstream release binaries are built the same way.
+export CGO_ENABLED=0
+# Never pick up a go.work from a parent directory (Prometheus' source tree ships one).
+export GOWORK=off
+# GOFLAGS, GOPROXY and GOSUMDB are left as the caller set them: checksums are always verified.
+
+log() { printf '[build-tools] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# install_tool NAME VERSION BINARY BUILD_FUNCTION VERSION_ARGS...
+# Skips when <cache>/NAME-VERSION/bin/BINARY exists and runs VERSION_ARGS; otherwise calls
+# BUILD_FUNCTION <tmpdir>/bin, checks the new binary the same way and renames the temporary
+# directory into place (same filesystem, so the rename is atomic).
+install_tool() {
+  local name=$1 version=$2 binary=$3 build=$4
+  shift 4
+  local dir="$CACHE_ROOT/$name-$version"
+  local bin="$dir/bin/$binary"
+  if [[ -x $bin ]] && "$bin" "$@" >/dev/null 2>&1; then
+    log "$name $version: already built"
+    echo "$bin"
+    return 0
+  fi
+  mkdir -p "$CACHE_ROOT"
+  local tmp start=$SECONDS
+  tmp=$(mktemp -d "$CACHE_ROOT/.tmp-$name-$version.XXXXXX")
+  chmod 755 "$tmp"  # mktemp -d creates it 0700; the installed tool should be usable by all
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
+  trap "rm -rf '$tmp'" EXIT
+  mkdir -p "$tmp/bin"
+  log "$name $version: building (go $(go env GOVERSION), GOCACHE=$GOCACHE)"
+  "$build" "$tmp/bin"
+  [[ -x $tmp/bin/$binary ]] || die "$name: the build produced no $binary"
+  "$tmp/bin/$binary" "$@" >/dev/null 2>&1 || die "$name: '$binary $*' fails on the new binary"
+  rm -rf "$dir.old"
+  if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi  # a broken earlier install
+  mv "$tmp" "$dir"
+  rm -rf "$dir.old"
+  trap - EXIT
+  log "$name $version: built in $((SECONDS - start))s"
+  echo "$bin"
+}
+
+# go_install OUTDIR PACKAGE@VERSION [LDFLAGS]: plain `go install` for modules that allow it.
+go_install() {
+  local out=$1 pkg=$2 ldflags=${3:-}
+  GOBIN="$out" go install -trimpath -ldflags="-s -w $ldflags" "$pkg"
+}
+
+# build_module_source OUTFILE MODULE VERSION PACKAGE_DIR [LDFLAGS]
+# For modules whose go.mod has replace directives, which `go install module@version`
+# refuses: copy the module (verified against the checksum database when downloaded) and
+# build it as the main module, so that its own go.mod, replace directives and go.sum apply
+# exactly as in the upstream release build.
+build_module_source() {
+  local out=$1 module=$2 version=$3 pkgdir=$4 ldflags=${5:-}
+  local src work
+  src=$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n $src && -d $src ]] || die "go mod download $module@$version failed"
+  work=$(dirname "$out")/src
+  cp -R "$src" "$work"
+  chmod -R u+w "$work"
+  (cd "$work" && go build -trimpath -mod=readonly -ldflags="-s -w $ldflags" -o "$out" "./$pkgdir")
+  rm -rf "$work"
+}
+
+# ---- tools ---------------------------------------------------------------------------------
+build_ocb() {
+  go_install "$1" "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION"
+}
+
+build_otelcol() {
+  local out=$1 ocb gen
+  ocb=$(install_tool ocb "$OTELCOL_VERSION" builder build_ocb version)
+  gen=$(dirname "$out")/src
+  # The manifest's dist.output_path is a placeholder: point it at the temporary directory
+  # (ocb's --output-path flag is deprecated in favour of the manifest key).
+  sed "s|^\([[:space:]]*output_path:\).*|\1 $gen|" "$HERE/builder-config.yaml" >"$(dirname "$out")/builder-config.yaml"
+  # GOFLAGS=-e: ocb runs `go mod tidy`, which also loads the tests of every component's
+  # dependencies. A few modules only those tests import are not served by the module proxy
+  # here, or have no checksum-database record reachable from here (see collector/README.md).
+  # -e lets tidy finish without them; `go build` does not need them, and everything it does
+  # need is still verified against the checksum database.
+  # cwd = collector/, because relative `path:` entries in the manifest resolve from it.
+  (cd "$HERE" && GOFLAGS="${GOFLAGS:-} -e" "$ocb" --config "$(dirname "$out")/builder-config.yaml")
+  mv "$gen/otelcol-tracebridge" "$out/"
+  # Keep the generated go.mod/go.sum next to the binary: the exact dependency set it was built from.
+  mkdir -p "$(dirname "$out")/share"
+  cp "$gen/go.mod" "$gen/go.sum" "$gen/components.go" "$(dirname "$out")/share/"
+  rm -rf "$gen"
+}
+
+build_jaeger() {
+  build_module_source "$1/jaeger" github.com/jaegertracing/jaeger "$JAEGER_MODULE_VERSION" cmd/jaeger \
+    "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=v$JAEGER_VERSION -X github.com/jaegertracing/jaeger/internal/version.date=$JAEGER_RELEASE_DATE"
+}
+
+build_helm() {
+  go_install "$1" "helm.sh/helm/v4/cmd/helm@v$HELM_VERSION" \
+    "-X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+}
+
+build_kubectl_validate() {
+  go_install "$1" "sigs.k8s.io/kubectl-validate@v$KUBECTL_VALIDATE_VERSION"
+}
+
+build_kube_linter() {
+  go_install "$1" "golang.stackrox.io/kube-linter/cmd/kube-linter@v$KUBE_LINTER_VERSION" \
+    "-X golang.stackrox.io/kube-linter/internal/version.version=$KUBE_LINTER_VERSION"
+}
+
+build_actionlint() {
+  # actionlint reads its version from the module build info that `go install` records.
+  go_install "$1" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+}
+
+build_prometheus() {
+  # Without the builtinassets tag the web UI is not embedded (it needs an npm build);
+  # the HTTP API (/api/v1/...) works as usual.
+  build_module_source "$1/prometheus" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION" cmd/prometheus \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildUser=tracebridge"
+}
+
+build_one() {
+  case $1 in
+    otelcol) install_tool otelcol "$OTELCOL_VERSION" otelcol-tracebridge build_otelcol --version ;;
+    jaeger) install_tool jaeger "$JAEGER_VERSION" jaeger build_jaeger version ;;
+    helm) install_tool helm "$HELM_VERSION" helm build_helm version ;;
+    kubectl-validate) install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help ;;
+    kube-linter) install_tool kube-linter "$KUBE_LINTER_VERSION" kube-linter build_kube_linter version ;;
+    actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
+    prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;
+    *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} kube-linter all)" ;;
+  esac
+}
+
+cold_warning() {
+  if [[ ! -x $CACHE_ROOT/otelcol-$OTELCOL_VERSION/bin/otelcol-tracebridge ]]; then
+    log "note: a cold build of the collector takes many minutes (about 9 on 2 cores, plus module downloads), up to 6 GiB of memory and several GiB of build cache"
+  fi
+}
+
+main() {
+  [[ $# -eq 1 ]] || die "usage: $0 otelcol|jaeger|helm|kubectl-validate|kube-linter|actionlint|prometheus|all"
+  command -v go >/dev/null || die "go is not on PATH"
+  case $1 in
+    all)
+      cold_warning
+      log "kube-linter is not part of 'all': its module host golang.stackrox.io is not reachable through our module proxy"
+      for tool in "${ALL_TOOLS[@]}"; do build_one "$tool"; done
+      ;;
+    otelcol) cold_warning; build_one otelcol ;;
+    *) build_one "$1" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,104 @@
+import { writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assembleCollectorConfig, toYaml, type Destination } from '../../collector/assemble.ts';
+import { freePort } from './ports.ts';
+import { repoRoot, runProcess, type ManagedProcess } from './process.ts';
+
+/** A tool binary from `make tools` (the Makefile passes OTELCOL_BIN and JAEGER_BIN to the tests). */
+function toolBinary(variable: 'OTELCOL_BIN' | 'JAEGER_BIN'): string {
+  const path = process.env[variable];
+  if (!path) throw new Error(`${variable} is not set: run the suites with \`make test\`, which builds the tools`);
+  return path;
+}
+
+async function waitForHttp(url: string, process: ManagedProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (process.child.exitCode !== null) throw new Error(`${url}: process exited\n${process.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`${url} not healthy within ${timeoutMs} ms\n${process.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface Jaeger {
+  otlpGrpcEndpoint: string;
+  queryUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Real Jaeger v2 (in-memory storage) on free loopback ports, from collector/jaeger.yaml. */
+export async function startJaeger(): Promise<Jaeger> {
+  const [otlpGrpc, otlpHttp, query, queryGrpc, health] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const jaeger = runProcess(toolBinary('JAEGER_BIN'), ['--config', join(repoRoot, 'collector/jaeger.yaml')], {
+    JAEGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${otlpGrpc}`,
+    JAEGER_OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpHttp}`,
+    JAEGER_QUERY_HTTP_ENDPOINT: `127.0.0.1:${query}`,
+    JAEGER_QUERY_GRPC_ENDPOINT: `127.0.0.1:${queryGrpc}`,
+    JAEGER_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+  });
+  const queryUrl = `http://127.0.0.1:${query}`;
+  await waitForHttp(`${queryUrl}/api/services`, jaeger);
+  return { otlpGrpcEndpoint: `127.0.0.1:${otlpGrpc}`, queryUrl, stop: () => jaeger.stop() };
+}
+
+export interface Collector {
+  /** For OTEL_EXPORTER_OTLP_ENDPOINT. */
+  otlpGrpcEndpoint: string;
+  metricsUrl: string;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real collector (otelcol-tracebridge) with the shipped pipeline for these destinations,
+ * assembled by collector/assemble.ts; env carries the destinations' endpoints and credentials.
+ */
+export async function startCollector(destinations: Destination[], env: Record<string, string>): Promise<Collector> {
+  const dir = await mkdtemp(join(tmpdir(), 'tracebridge-otelcol-'));
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, toYaml(assembleCollectorConfig(destinations)));
+  const [grpc, http, health, metrics] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+  const collector = runProcess(toolBinary('OTELCOL_BIN'), ['--config', configPath], {
+    OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
+    OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
+    COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+    COLLECTOR_METRICS_HOST: '127.0.0.1',
+    COLLECTOR_METRICS_PORT: String(metrics),
+    ...env,
+  });
+  await waitForHttp(`http://127.0.0.1:${health}/`, collector);
+  return {
+    otlpGrpcEndpoint: `http://127.0.0.1:${grpc}`,
+    metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
+    process: collector,
+    stop: () => collector.stop(),
+  };
+}
+
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+  processID: string;
+  /** Microseconds since the epoch. */
+  startTime: number;
+}
+
+/** Traces of a service from Jaeger's HTTP query API (what the UI reads). */
+export async function jaegerTraces(queryUrl: string, service: string, operation?: string): Promise<JaegerSpan[][]> {
+  const params = new URLSearchParams({ service, limit: '50', lookback: '1h' });
+  if (operation) params.set('operation', operation);
+  const response = await fetch(`${queryUrl}/api/traces?${params.toString()}`);
+  if (!response.ok) return [];
+  const body = (await response.json()) as { data: { spans: JaegerSpan[] }[] | null };
+  return (body.data ?? []).map((t) => t.spans);
+}
