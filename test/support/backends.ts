@@ -7,13 +7,13 @@ import { freePort } from './ports.ts';
 import { repoRoot, runProcess, type ManagedProcess } from './process.ts';
 
 /** A tool binary from `make tools` (the Makefile passes OTELCOL_BIN and JAEGER_BIN to the tests). */
-function toolBinary(variable: 'OTELCOL_BIN' | 'JAEGER_BIN'): string {
+export function toolBinary(variable: 'OTELCOL_BIN' | 'JAEGER_BIN'): string {
   const path = process.env[variable];
   if (!path) throw new Error(`${variable} is not set: run the suites with \`make test\`, which builds the tools`);
   return path;
 }
 
-async function waitForHttp(url: string, process: ManagedProcess, timeoutMs = 20_000): Promise<void> {
+export async function waitForHttp(url: string, process: ManagedProcess, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
