@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleCollectorConfig, toYaml, type Destination } from '../../collector/assemble.ts';
+import { assembleCollectorConfig, toYaml, type Destination, type Yaml } from '../../collector/assemble.ts';
 import { freePort } from './ports.ts';
 import { repoRoot, runProcess, type ManagedProcess } from './process.ts';
 
@@ -60,10 +60,17 @@ export interface Collector {
  * The real collector (otelcol-tracebridge) with the shipped pipeline for these destinations,
  * assembled by collector/assemble.ts; env carries the destinations' endpoints and credentials.
  */
-export async function startCollector(destinations: Destination[], env: Record<string, string>): Promise<Collector> {
+export async function startCollector(
+  destinations: Destination[],
+  env: Record<string, string>,
+  /** Rewrites a SaaS endpoint the fragment leaves to the exporter's defaults (tests only). */
+  rewrite: (config: Record<string, Yaml>) => void = () => undefined,
+): Promise<Collector> {
   const dir = await mkdtemp(join(tmpdir(), 'tracebridge-otelcol-'));
   const configPath = join(dir, 'config.yaml');
-  writeFileSync(configPath, toYaml(assembleCollectorConfig(destinations)));
+  const config = assembleCollectorConfig(destinations);
+  rewrite(config);
+  writeFileSync(configPath, toYaml(config));
   const [grpc, http, health, metrics] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
   const collector = runProcess(toolBinary('OTELCOL_BIN'), ['--config', configPath], {
     OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
