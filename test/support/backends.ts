@@ -52,8 +52,11 @@ export interface Collector {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT. */
   otlpGrpcEndpoint: string;
   metricsUrl: string;
-  process: ManagedProcess;
+  /** The running process (replaced by start()). */
+  readonly process: ManagedProcess;
   stop(): Promise<void>;
+  /** Starts it again with the same configuration and ports: a restart after stop(). */
+  start(): Promise<void>;
 }
 
 /**
@@ -72,20 +75,29 @@ export async function startCollector(
   rewrite(config);
   writeFileSync(configPath, toYaml(config));
   const [grpc, http, health, metrics] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
-  const collector = runProcess(toolBinary('OTELCOL_BIN'), ['--config', configPath], {
-    OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
-    OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
-    COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
-    COLLECTOR_METRICS_HOST: '127.0.0.1',
-    COLLECTOR_METRICS_PORT: String(metrics),
-    ...env,
-  });
-  await waitForHttp(`http://127.0.0.1:${health}/`, collector);
+  const launch = async () => {
+    const launched = runProcess(toolBinary('OTELCOL_BIN'), ['--config', configPath], {
+      OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
+      OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
+      COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+      COLLECTOR_METRICS_HOST: '127.0.0.1',
+      COLLECTOR_METRICS_PORT: String(metrics),
+      ...env,
+    });
+    await waitForHttp(`http://127.0.0.1:${health}/`, launched);
+    return launched;
+  };
+  let current = await launch();
   return {
     otlpGrpcEndpoint: `http://127.0.0.1:${grpc}`,
     metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
-    process: collector,
-    stop: () => collector.stop(),
+    get process() {
+      return current;
+    },
+    stop: () => current.stop(),
+    start: async () => {
+      current = await launch();
+    },
   };
 }
 
