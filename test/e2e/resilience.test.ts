@@ -45,10 +45,9 @@ async function startApi(collector: Collector, service: string): Promise<string> 
 /** Waits until Jaeger holds `count` complete traces of GET /users/:id for the service. */
 async function tracesInJaeger(service: string, count: number, timeoutMs = 45_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  let complete = 0;
   for (;;) {
     const traces = await jaegerTraces(jaeger.queryUrl, service, 'GET /users/:id');
-    complete = traces.filter((t) => t.length === 5).length;
+    const complete = traces.filter((t) => t.length === 5).length;
     if (complete >= count || Date.now() > deadline) return complete;
     await new Promise((r) => setTimeout(r, 500));
   }
