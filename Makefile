@@ -40,7 +40,37 @@ help: ## Show this list
 	@echo "  Node: $(if $(NODE_TARGET),$(NODE_VERSION) from $(NODE_HOME) (system node $(or $(SYSTEM_NODE_VERSION),none) is older than $(NODE_MIN)),system node $(SYSTEM_NODE_VERSION))"
 
 .PHONY: up
-up: dev ## Run the local stack (today: embedded Postgres + migrations + demo data + traced API on :8000)
+up: $(DEPS) ## Run the whole stack on loopback: Postgres, Jaeger, collector, traced API (DESTINATIONS=jaeger,...)
+	@echo "tracebridge: building missing tools first (a cold build takes ~25 min; later runs skip it)"
+	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
+	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
+	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
+	node api/src/dev/stack.ts
+
+.PHONY: down
+down: ## Stop the stack started by make up
+	@pidfile="$(CACHE_DIR)/stack/stack.pid"; \
+	if [ -f "$$pidfile" ] && kill -0 "$$(cat "$$pidfile")" 2>/dev/null; then \
+	  kill -TERM "$$(cat "$$pidfile")"; \
+	  while kill -0 "$$(cat "$$pidfile" 2>/dev/null)" 2>/dev/null; do sleep 0.2; done; echo "stack stopped"; \
+	else echo "no stack running"; fi
+
+.PHONY: demo
+demo: ## Drive the seed's requests through the running stack, then show the trace in Jaeger
+	@set -e; api=http://127.0.0.1:8000; \
+	curl -fsS $$api/ && echo; \
+	curl -fsS -X POST $$api/users -H 'Content-Type: application/json' -d "{\"name\":\"Dana\",\"email\":\"dana-$$RANDOM@example.com\",\"age\":30}" && echo; \
+	curl -fsS "$$api/users?limit=10&offset=0" >/dev/null; \
+	curl -fsS $$api/users/1 && echo; \
+	curl -fsS -X POST $$api/posts -H 'Content-Type: application/json' -d '{"title":"My First Post","content":"Hello, World!","author_id":1}' && echo; \
+	curl -fsS $$api/posts >/dev/null; \
+	curl -fsS "$$api/posts?eager=true" >/dev/null; \
+	curl -fsS $$api/posts/1 >/dev/null; \
+	echo "waiting for the trace of GET /users/:id in Jaeger (the batch processor sends every 5 s)..."; \
+	q="http://127.0.0.1:16686/api/traces?service=tracebridge-api&operation=GET%20%2Fusers%2F%3Aid&limit=1"; \
+	for i in $$(seq 1 30); do curl -fsS "$$q" | grep -q '"spans"' && break; sleep 1; done; \
+	curl -fsS "$$q" \
+	  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s).data[0];if(!t){console.error("no trace yet");process.exit(1)}const kids=p=>t.spans.filter(x=>(x.references[0]||{}).spanID===p).sort((a,b)=>a.startTime-b.startTime);const walk=(x,d)=>{console.log("  ".repeat(d+1)+x.operationName);kids(x.spanID).forEach(c=>walk(c,d+1))};walk(t.spans.find(x=>!x.references.length),0)})'
 
 .PHONY: dev
 dev: $(DEPS) ## Run the API (traced) against embedded Postgres (or DATABASE_URL), with migrations and demo data

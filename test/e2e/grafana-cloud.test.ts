@@ -2,11 +2,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCollector, toolBinary, waitForHttp, type Collector } from '../support/backends.ts';
+import { startCollector, toolBinary, type Collector } from '../support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
-import { PRELOAD, runNode, runProcess, type ManagedProcess } from '../support/process.ts';
+import { PRELOAD, runNode, runProcess, waitForHttp, type ManagedProcess } from '../support/process.ts';
 import { parsePrometheus } from '../support/prometheus.ts';
 
 /**

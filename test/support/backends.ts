@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleCollectorConfig, toYaml, type Destination, type Yaml } from '../../collector/assemble.ts';
 import { freePort } from './ports.ts';
-import { repoRoot, runProcess, type ManagedProcess } from './process.ts';
+import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from './process.ts';
 
 /** A tool binary from `make tools` (the Makefile passes OTELCOL_BIN and JAEGER_BIN to the tests). */
 export function toolBinary(variable: 'OTELCOL_BIN' | 'JAEGER_BIN'): string {
@@ -13,19 +13,6 @@ export function toolBinary(variable: 'OTELCOL_BIN' | 'JAEGER_BIN'): string {
   return path;
 }
 
-export async function waitForHttp(url: string, process: ManagedProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (process.child.exitCode !== null) throw new Error(`${url}: process exited\n${process.stderr()}`);
-    if (Date.now() > deadline) throw new Error(`${url} not healthy within ${timeoutMs} ms\n${process.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export interface Jaeger {
   otlpGrpcEndpoint: string;

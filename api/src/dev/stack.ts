@@ -1,0 +1,168 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assembleCollectorConfig, parseDestinations, toYaml } from '../../../collector/assemble.ts';
+import { createDb } from '../db/knex.ts';
+import { migrateLatest } from '../db/migrations/index.ts';
+import { seedDemoData } from '../db/seeds/demo.ts';
+import { testablePool } from './pool.ts';
+import { defaultBaseDir, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.ts';
+import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from './processes.ts';
+
+/**
+ * `make up`: the whole stack on loopback without Docker — embedded PostgreSQL, Jaeger v2, the
+ * collector running the shipped pipeline, and the traced API — supervised as one unit. A
+ * component that fails to start or dies stops everything with its last output; Ctrl-C (or
+ * `make down`) stops the API first, then the collector, Jaeger and the database.
+ */
+
+const env = process.env;
+const say = (line: string) => process.stdout.write(`[stack] ${line}\n`);
+const required = (name: string): string => {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set: run \`make up\`, which builds the tools first`);
+  return value;
+};
+const prefixed = (name: string) => (chunk: string) => {
+  if (env.STACK_VERBOSE === 'true' || name === 'api') {
+    for (const line of chunk.split('\n').filter(Boolean)) process.stdout.write(`${name.padEnd(9)}| ${line}\n`);
+  }
+};
+
+const stateDir = join(env.XDG_CACHE_HOME || join(env.HOME ?? '/tmp', '.cache'), 'tracebridge', 'stack');
+const pidFile = join(stateDir, 'stack.pid');
+
+async function main(): Promise<void> {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(pidFile, `${process.pid}\n`);
+  const running: Array<[string, ManagedProcess]> = [];
+  let database: EmbeddedDatabase | undefined;
+  let stopping = false;
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const [name, child] of running.reverse()) {
+      say(`stopping ${name}`);
+      await child.stop();
+    }
+    if (database) {
+      say('stopping postgres');
+      await database.stop();
+    }
+    rmSync(pidFile, { force: true });
+    process.exit(code);
+  };
+  // Take the signals back from embedded-postgres' exit hook (see dev.ts): API first, database last.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void stopAll(0));
+  }
+  const supervise = (name: string, child: ManagedProcess) => {
+    running.push([name, child]);
+    void child.exited.then((code) => {
+      if (stopping) return;
+      process.stderr.write(`[stack] ${name} exited (${String(code)}); last output:\n${child.stderr().slice(-2000)}${child.stdout().slice(-2000)}\n`);
+      void stopAll(1);
+    });
+  };
+
+  try {
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      database = await startEmbeddedPostgres({
+        baseDir: defaultBaseDir(env),
+        port: Number(env.EMBEDDED_PG_PORT ?? 54329),
+        database: 'tracebridge',
+        persistent: true,
+      });
+      databaseUrl = database.url;
+      say(`postgres on 127.0.0.1:${new URL(databaseUrl).port} (data in ${database.dataDir})`);
+    }
+    const db = createDb(databaseUrl, testablePool);
+    try {
+      await migrateLatest(db);
+      if (env.DEMO_DATA !== 'false') await seedDemoData(db);
+    } finally {
+      await db.destroy();
+    }
+
+    const jaeger = runProcess(required('JAEGER_BIN'), ['--config', join(repoRoot, 'collector/jaeger.yaml')], {}, prefixed('jaeger'));
+    supervise('jaeger', jaeger);
+    await waitForHttp('http://127.0.0.1:16686/api/services', jaeger);
+    say('jaeger ready');
+
+    const destinations = parseDestinations(env.DESTINATIONS ?? 'jaeger');
+    const configPath = join(stateDir, 'collector.yaml');
+    writeFileSync(configPath, toYaml(assembleCollectorConfig(destinations)));
+    const passThrough = Object.fromEntries(
+      Object.entries(env).filter(([k, v]) => v !== undefined && /^(GRAFANA_CLOUD_|DD_|DEBUG_VERBOSITY)/.test(k)),
+    ) as Record<string, string>;
+    const collector = runProcess(
+      required('OTELCOL_BIN'),
+      ['--config', configPath],
+      {
+        ...passThrough,
+        OTLP_GRPC_ENDPOINT: '127.0.0.1:4317',
+        OTLP_HTTP_ENDPOINT: '127.0.0.1:4318',
+        COLLECTOR_HEALTH_ENDPOINT: '127.0.0.1:13133',
+        COLLECTOR_METRICS_HOST: '127.0.0.1',
+        JAEGER_OTLP_ENDPOINT: '127.0.0.1:14317',
+        API_METRICS_TARGET: '127.0.0.1:9464',
+      },
+      prefixed('collector'),
+    );
+    supervise('collector', collector);
+    await waitForHttp('http://127.0.0.1:13133/', collector);
+    say(`collector ready (destinations: ${destinations.join(', ')}; config ${configPath})`);
+
+    const api = runProcess(
+      process.execPath,
+      ['--import', './api/src/telemetry/preload.ts', 'api/src/server.ts'],
+      {
+        DATABASE_URL: databaseUrl,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317',
+        METRICS_HOST: '127.0.0.1',
+        DEPLOYMENT_ENVIRONMENT: 'local',
+        ...(env.LOG_LEVEL ? { LOG_LEVEL: env.LOG_LEVEL } : {}),
+      },
+      prefixed('api'),
+    );
+    supervise('api', api);
+    await waitForHttp('http://127.0.0.1:8000/readyz', api);
+
+    if (env.PROMETHEUS_BIN) {
+      const prometheus = runProcess(
+        env.PROMETHEUS_BIN,
+        [
+          `--config.file=${join(repoRoot, 'collector/prometheus.yaml')}`,
+          `--storage.tsdb.path=${join(stateDir, 'prometheus')}`,
+          '--web.listen-address=127.0.0.1:9090',
+        ],
+        {},
+        prefixed('prometheus'),
+      );
+      supervise('prometheus', prometheus);
+      await waitForHttp('http://127.0.0.1:9090/-/ready', prometheus);
+    }
+    process.stdout.write(
+      [
+        '',
+        '  tracebridge is up',
+        '  API            http://127.0.0.1:8000/        docs: http://127.0.0.1:8000/docs',
+        '  API metrics    http://127.0.0.1:9464/metrics',
+        '  Jaeger         http://127.0.0.1:16686/api/services   (query API; a plain Jaeger build has no UI assets)',
+        '  Collector      OTLP 127.0.0.1:4317 / 4318, own metrics http://127.0.0.1:8888/metrics',
+        env.PROMETHEUS_BIN ? '  Prometheus     http://127.0.0.1:9090/api/v1/query?query=up   (query API)' : '',
+        '  make demo      drives the seed\'s requests; make down (or Ctrl-C) stops everything',
+        '',
+      ]
+        .filter((line, i) => line !== '' || i === 0)
+        .join('\n') + '\n',
+    );
+  } catch (error) {
+    process.stderr.write(`[stack] ${error instanceof Error ? error.message : String(error)}\n`);
+    await stopAll(1);
+  }
+}
+
+void main();
