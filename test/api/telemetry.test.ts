@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
-import { closedPort, freePort } from '../support/ports.ts';
-import { PRELOAD, runNode, type ApiProcess } from '../support/process.ts';
+import { closedPort } from '../support/ports.ts';
+import { startTracedApi as startApi, type ManagedProcess, type TracedApi } from '../support/process.ts';
 import { parsePrometheus } from '../support/prometheus.ts';
 
 /**
@@ -17,39 +17,17 @@ import { parsePrometheus } from '../support/prometheus.ts';
 
 let database: TestDatabase;
 let receiver: OtlpReceiver;
-const procs: ApiProcess[] = [];
-
-interface TracedApi {
-  api: ApiProcess;
-  base: string;
-  metrics: string;
-}
+const procs: ManagedProcess[] = [];
 
 async function startTracedApi(env: Record<string, string> = {}, databaseUrl = database.url): Promise<TracedApi> {
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const api = runNode(
-    'api/src/server.ts',
-    [],
-    {
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      METRICS_PORT: String(metricsPort),
-      METRICS_HOST: '127.0.0.1',
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '50',
-      SERVICE_NAME: 'tracebridge-api-test',
-      DEPLOYMENT_ENVIRONMENT: 'test',
-      K8S_POD_NAME: 'api-7f9c-abcde',
-      K8S_NAMESPACE_NAME: 'observability',
-      ...env,
-    },
-    PRELOAD,
-  );
-  procs.push(api);
-  await api.waitFor(/"msg":"listening on/);
-  return { api, base: `http://127.0.0.1:${port}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
+  const traced = await startApi({
+    databaseUrl,
+    otlpEndpoint: receiver.endpoint,
+    service: 'tracebridge-api-test',
+    env: { DEPLOYMENT_ENVIRONMENT: 'test', K8S_POD_NAME: 'api-7f9c-abcde', K8S_NAMESPACE_NAME: 'observability', ...env },
+  });
+  procs.push(traced.api);
+  return traced;
 }
 
 /** The spans of the trace whose SERVER span has this name, once all `count` of them arrived. */

@@ -5,7 +5,7 @@ import type { Yaml } from '../../collector/assemble.ts';
 import { startCollector, type Collector } from '../support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort } from '../support/ports.ts';
-import { PRELOAD, runNode, type ManagedProcess } from '../support/process.ts';
+import { startTracedApi, type ManagedProcess } from '../support/process.ts';
 
 /**
  * The Datadog destination with the real datadog exporter and connector; only the intake is a
@@ -58,7 +58,6 @@ beforeAll(async () => {
 
   database = await createTestDatabase();
   await database.db('users').insert({ name: 'Alice', email: 'alice@example.com' });
-  const apiPort = await freePort();
   const apiMetricsPort = await freePort();
   collector = await startCollector(
     ['datadog'],
@@ -70,23 +69,12 @@ beforeAll(async () => {
       datadog.metrics = { endpoint: intakeUrl };
     },
   );
-  api = runNode(
-    'api/src/server.ts',
-    [],
-    {
-      DATABASE_URL: database.url,
-      PORT: String(apiPort),
-      HOST: '127.0.0.1',
-      METRICS_PORT: String(apiMetricsPort),
-      METRICS_HOST: '127.0.0.1',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpGrpcEndpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      SERVICE_NAME: 'tracebridge-datadog',
-    },
-    PRELOAD,
-  );
-  await api.waitFor(/"msg":"listening on/);
-  base = `http://127.0.0.1:${apiPort}`;
+  ({ api, base } = await startTracedApi({
+    databaseUrl: database.url,
+    otlpEndpoint: collector.otlpGrpcEndpoint,
+    service: 'tracebridge-datadog',
+    metricsPort: apiMetricsPort,
+  }));
 });
 
 afterAll(async () => {

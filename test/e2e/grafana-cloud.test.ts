@@ -6,7 +6,7 @@ import { startCollector, toolBinary, type Collector } from '../support/backends.
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
-import { PRELOAD, runNode, runProcess, waitForHttp, type ManagedProcess } from '../support/process.ts';
+import { runProcess, startTracedApi, waitForHttp, type ManagedProcess } from '../support/process.ts';
 import { parsePrometheus } from '../support/prometheus.ts';
 
 /**
@@ -86,27 +86,15 @@ beforeAll(async () => {
   await database.db('users').insert({ name: 'Alice', email: 'alice@example.com' });
   sink = await startOtlpReceiver();
   gateway = await startGateway();
-  const port = await freePort();
   apiMetricsPort = await freePort();
   const good = await startCollector(['grafanaCloud'], grafanaEnv(TOKEN));
   collectors.push(good);
-  api = runNode(
-    'api/src/server.ts',
-    [],
-    {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      METRICS_PORT: String(apiMetricsPort),
-      METRICS_HOST: '127.0.0.1',
-      OTEL_EXPORTER_OTLP_ENDPOINT: good.otlpGrpcEndpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      SERVICE_NAME: 'tracebridge-grafana',
-    },
-    PRELOAD,
-  );
-  await api.waitFor(/"msg":"listening on/);
-  base = `http://127.0.0.1:${port}`;
+  ({ api, base } = await startTracedApi({
+    databaseUrl: database.url,
+    otlpEndpoint: good.otlpGrpcEndpoint,
+    service: 'tracebridge-grafana',
+    metricsPort: apiMetricsPort,
+  }));
 });
 
 afterAll(async () => {

@@ -4,8 +4,7 @@ import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerTraces, startCollector, startJaeger, type Collector, type Jaeger, type JaegerSpan } from '../support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { freePort } from '../support/ports.ts';
-import { PRELOAD, runNode, type ManagedProcess } from '../support/process.ts';
+import { startTracedApi, type ManagedProcess } from '../support/process.ts';
 
 /**
  * The whole path with real parts: API (with the preload) → the real collector running the
@@ -27,23 +26,7 @@ beforeAll(async () => {
   await database.db('posts').insert([1, 2, 3, 4, 5, 6].map((n) => ({ title: `p${n}`, content: 'c', author_id: aliceId })));
   jaeger = await startJaeger();
   collector = await startCollector(['jaeger'], { JAEGER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint });
-  const port = await freePort();
-  api = runNode(
-    'api/src/server.ts',
-    [],
-    {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      METRICS_PORT: String(await freePort()),
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpGrpcEndpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      SERVICE_NAME: SERVICE,
-    },
-    PRELOAD,
-  );
-  await api.waitFor(/"msg":"listening on/);
-  base = `http://127.0.0.1:${port}`;
+  ({ api, base } = await startTracedApi({ databaseUrl: database.url, otlpEndpoint: collector.otlpGrpcEndpoint, service: SERVICE }));
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerTraces, startCollector, startJaeger, type Collector, type Jaeger } from '../support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { closedPort, freePort } from '../support/ports.ts';
-import { PRELOAD, runNode, type ManagedProcess } from '../support/process.ts';
+import { closedPort } from '../support/ports.ts';
+import { startTracedApi } from '../support/process.ts';
 
 /** Faults between the API and Jaeger, with every part real: nothing the contract promises is lost. */
 
@@ -22,24 +22,9 @@ afterAll(async () => {
 });
 
 async function startApi(collector: Collector, service: string): Promise<string> {
-  const port = await freePort();
-  const api: ManagedProcess = runNode(
-    'api/src/server.ts',
-    [],
-    {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      METRICS_PORT: String(await freePort()),
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpGrpcEndpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      SERVICE_NAME: service,
-    },
-    PRELOAD,
-  );
+  const { api, base } = await startTracedApi({ databaseUrl: database.url, otlpEndpoint: collector.otlpGrpcEndpoint, service });
   stoppers.push(() => api.stop());
-  await api.waitFor(/"msg":"listening on/);
-  return `http://127.0.0.1:${port}`;
+  return base;
 }
 
 /** Waits until Jaeger holds `count` complete traces of GET /users/:id for the service. */
