@@ -26,7 +26,7 @@ describe('assembleCollectorConfig', () => {
     expect(Object.keys(pipelines)).toEqual(['traces']);
     expect(pipelines.traces).toEqual({
       receivers: ['otlp'],
-      processors: ['memory_limiter', 'attributes/redact', 'transform/redact', 'batch'],
+      processors: ['memory_limiter', 'resource_detection', 'attributes/redact', 'transform/redact', 'batch'],
       exporters: ['otlp_grpc/jaeger'],
     });
   });
