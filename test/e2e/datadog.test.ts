@@ -94,6 +94,7 @@ async function waitFor(predicate: () => boolean, what: string, timeoutMs = 45_00
   }
 }
 
+// The exporter flushes APM stats about every 10 s: these tests wait for real payloads.
 describe('Datadog destination (datadog exporter + connector)', () => {
   it('trace payloads arrive with the API key, carrying our service and operation', async () => {
     for (let i = 0; i < 5; i++) expect((await fetch(`${base}/users/1`)).status).toBe(200);
@@ -101,14 +102,14 @@ describe('Datadog destination (datadog exporter + connector)', () => {
     const traces = received.filter((r) => r.path.endsWith('/traces'));
     expect(traces.every((r) => r.apiKey === API_KEY)).toBe(true);
     expect(traces.some((r) => r.body.includes('GET /users/:id'))).toBe(true);
-  });
+  }, 60_000);
 
   it('APM stats computed by the connector arrive', async () => {
     await waitFor(() => received.some((r) => r.path.endsWith('/stats')), 'APM stats payload');
     const stats = received.filter((r) => r.path.endsWith('/stats'));
     expect(stats.every((r) => r.apiKey === API_KEY)).toBe(true);
     expect(stats.some((r) => r.body.includes('tracebridge-datadog'))).toBe(true);
-  });
+  }, 60_000);
 
   it("the API's metrics arrive as Datadog series", async () => {
     await waitFor(
