@@ -40,7 +40,7 @@ help: ## Show this list
 	@echo "  Node: $(if $(NODE_TARGET),$(NODE_VERSION) from $(NODE_HOME) (system node $(or $(SYSTEM_NODE_VERSION),none) is older than $(NODE_MIN)),system node $(SYSTEM_NODE_VERSION))"
 
 .PHONY: up
-up: $(DEPS) ## Run the whole stack on loopback: Postgres, Jaeger, collector, traced API (DESTINATIONS=jaeger,...)
+up: $(DEPS) ## Run the whole stack on loopback: Postgres, Jaeger, collector, traced API, Prometheus (DESTINATIONS=jaeger,...)
 	@echo "tracebridge: building missing tools first (a cold build takes ~25 min; later runs skip it)"
 	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
