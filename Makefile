@@ -88,7 +88,7 @@ lint: $(DEPS) ## Typecheck (tsc) and lint (eslint)
 	$(BIN)/eslint --config .config/eslint.config.js --max-warnings 0 .
 
 .PHONY: build
-build: $(DEPS) ## Compile the API to api/dist (what the container image runs)
+build: $(DEPS) ## Compile the API to api/dist (for the container image)
 	rm -rf api/dist
 	$(BIN)/tsc -p api/tsconfig.build.json
 	@echo "built api/dist: node api/dist/server.js serves, node api/dist/db/cli.js migrate migrates"

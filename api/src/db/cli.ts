@@ -6,7 +6,7 @@ import { seedDemoData } from './seeds/demo.ts';
 
 const usage = 'usage: cli <migrate|rollback|seed>\n  migrate   apply pending migrations\n  rollback  revert every migration\n  seed      insert the demo users and posts (idempotent)';
 
-/** Runs one database command; the container image uses it as the migration Job's command. */
+/** Runs one database command; meant as the migration command of the container image and Job. */
 export async function runDbCommand(command: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const config = loadConfig(env);
   const db = createDb(config.databaseUrl, config.pool, { applicationName: 'tracebridge-migrations' });
