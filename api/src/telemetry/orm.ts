@@ -61,12 +61,20 @@ const observedKnex = new WeakSet<object>();
 let options: OrmTracingOptions = { enabled: false };
 let patched = false;
 
+type ConnectionConfig = { connectionString?: string; database?: string };
+/** Per connection config (shared by a Knex instance and its transactions): parsed once, not per query. */
+const namespaces = new WeakMap<ConnectionConfig, string | undefined>();
+
 const namespaceOf = (knex: Knex): string | undefined => {
-  const connection = (knex.client as { config?: { connection?: { connectionString?: string; database?: string } } })
-    .config?.connection;
-  if (connection?.database) return connection.database;
-  if (!connection?.connectionString) return undefined;
-  return decodeURIComponent(new URL(connection.connectionString).pathname.slice(1)) || undefined;
+  const connection = (knex.client as { config?: { connection?: ConnectionConfig } }).config?.connection;
+  if (!connection) return undefined;
+  if (!namespaces.has(connection)) {
+    const fromUrl = connection.connectionString
+      ? decodeURIComponent(new URL(connection.connectionString).pathname.slice(1))
+      : undefined;
+    namespaces.set(connection, connection.database ?? (fromUrl || undefined));
+  }
+  return namespaces.get(connection);
 };
 
 const operationOf = (b: BuilderInternals): string =>
@@ -116,7 +124,6 @@ function tracedExecute(original: Execute): Execute {
     const builder = this as BuilderInternals;
     const relation = relationOf(builder);
     const knex = builder.knex();
-    observeStatements(knex);
     const table = builder.modelClass().tableName;
     const operation = operationOf(builder);
     const attributes: Attributes = {
@@ -162,7 +169,7 @@ function detectNPlusOne(parentSpanId: string, sql: string, startMs: number): voi
 }
 
 /**
- * Knex reports each statement's parameterized SQL (never its values) with the 'query' event,
+ * Attached once per Knex instance by createDb(). Knex reports each statement's parameterized SQL (never its values) with the 'query' event,
  * in the async context of the ORM query that issued it: that is how an ORM span learns its
  * statement shape without building the query twice. Transactions re-emit on the root instance.
  */
