@@ -9,7 +9,7 @@ import { parse, stringify } from 'yaml';
  * implement the same rule over the same files, and a parity test holds them to it.
  */
 
-export const DESTINATIONS = ['jaeger', 'grafanaCloud', 'datadog', 'debug'] as const;
+export const DESTINATIONS = ['jaeger', 'grafanaCloud', 'datadog', 'otlp', 'otlpHttp', 'debug'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 
 export type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml };

@@ -34,8 +34,10 @@ describe('assembleCollectorConfig', () => {
   it('every destination at once: each exporter in its pipelines, the Datadog connector feeding APM stats', () => {
     const config = assembleCollectorConfig([...DESTINATIONS]);
     const { pipelines, extensions } = config.service as { pipelines: Pipelines; extensions: string[] };
-    expect(pipelines.traces!.exporters).toEqual(['otlp_grpc/jaeger', 'otlp_http/grafana_cloud', 'datadog/connector', 'datadog', 'debug']);
-    expect(pipelines.metrics!.exporters).toEqual(['otlp_http/grafana_cloud', 'datadog', 'debug']);
+    expect(pipelines.traces!.exporters).toEqual([
+      'otlp_grpc/jaeger', 'otlp_http/grafana_cloud', 'datadog/connector', 'datadog', 'otlp_grpc/otlp', 'otlp_http/otlp', 'debug',
+    ]);
+    expect(pipelines.metrics!.exporters).toEqual(['otlp_http/grafana_cloud', 'datadog', 'otlp_grpc/otlp', 'otlp_http/otlp', 'debug']);
     expect(pipelines['metrics/datadog_apm_stats']!.receivers).toEqual(['datadog/connector']);
     expect(extensions).toEqual(['health_check', 'basicauth/grafana_cloud']);
     // memory_limiter first, batch last, in every pipeline.
@@ -49,6 +51,7 @@ describe('assembleCollectorConfig', () => {
     const text = JSON.stringify(assembleCollectorConfig([...DESTINATIONS]));
     expect(text).toContain('${env:GRAFANA_CLOUD_API_TOKEN}');
     expect(text).toContain('${env:DD_API_KEY}');
+    expect(text).toContain('${env:OTLP_DESTINATION_AUTHORIZATION:-}');
   });
 
   it('does not depend on the order destinations are given in', () => {

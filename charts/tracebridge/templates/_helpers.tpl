@@ -1,0 +1,226 @@
+{{/* Names ------------------------------------------------------------------------------ */}}
+
+{{- define "tracebridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release-wide prefix; components append "-api", "-collector", ... (at most 52 + 11). */}}
+{{- define "tracebridge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "<fullname>-<component>": call with (list $ "api"). */}}
+{{- define "tracebridge.componentName" -}}
+{{- printf "%s-%s" (include "tracebridge.fullname" (index . 0)) (index . 1) -}}
+{{- end -}}
+
+{{- define "tracebridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels: call with (list $ "component"). ------------------------------------------------ */}}
+
+{{- define "tracebridge.selectorLabels" -}}
+{{- $ := index . 0 -}}
+app.kubernetes.io/name: {{ include "tracebridge.name" $ }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "tracebridge.labels" -}}
+{{- $ := index . 0 -}}
+helm.sh/chart: {{ include "tracebridge.chart" $ }}
+{{ include "tracebridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: tracebridge
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+{{- with $.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Object metadata: call with (list $ "component") or (list $ "component" "full-name"). */}}
+{{- define "tracebridge.metadata" -}}
+{{- $ := index . 0 -}}
+{{- $name := include "tracebridge.componentName" (list $ (index . 1)) -}}
+{{- if eq (len .) 3 }}{{ $name = index . 2 }}{{ end -}}
+name: {{ $name }}
+namespace: {{ $.Release.Namespace }}
+labels:
+  {{- include "tracebridge.labels" (list $ (index . 1)) | nindent 2 }}
+{{- end -}}
+
+{{- define "tracebridge.image" -}}
+{{- printf "%s:%s" .repository (toString .tag) -}}
+{{- end -}}
+
+{{/* Pod Security "restricted": call with the UID the image runs as. ------------------------ */}}
+
+{{- define "tracebridge.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "tracebridge.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Service names other components reach. ------------------------------------------------ */}}
+
+{{- define "tracebridge.collectorOtlpGrpc" -}}
+{{- printf "%s:4317" (include "tracebridge.componentName" (list . "collector")) -}}
+{{- end -}}
+
+{{- define "tracebridge.databaseHost" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- include "tracebridge.componentName" (list . "postgresql") -}}
+{{- else -}}
+{{- .Values.externalDatabase.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Database connection env: the URL carries no password; node-postgres reads PGPASSWORD. */}}
+{{- define "tracebridge.databaseEnv" -}}
+{{- $db := ternary .Values.postgresql .Values.externalDatabase .Values.postgresql.enabled -}}
+{{- $port := ternary 5432 (int .Values.externalDatabase.port) .Values.postgresql.enabled -}}
+- name: DATABASE_URL
+  value: {{ printf "postgresql://%s@%s:%d/%s" $db.username (include "tracebridge.databaseHost" .) (int $port) $db.database | quote }}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tracebridge.databaseSecretName" . }}
+      key: {{ $db.passwordKey }}
+- name: DB_SSL
+  value: {{ ternary "false" (toString .Values.externalDatabase.ssl) .Values.postgresql.enabled | quote }}
+{{- end -}}
+
+{{- define "tracebridge.databaseSecretName" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- default (include "tracebridge.componentName" (list . "postgresql")) .Values.postgresql.existingSecret -}}
+{{- else -}}
+{{- .Values.externalDatabase.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A password that survives upgrades: the one in the live Secret if there is one, else a new one.
+Call with (list $ "secret-name" "key"); returns it base64-encoded.
+*/}}
+{{- define "tracebridge.generatedPassword" -}}
+{{- $ := index . 0 -}}
+{{- $live := lookup "v1" "Secret" $.Release.Namespace (index . 1) -}}
+{{- if and $live $live.data (hasKey $live.data (index . 2)) -}}
+{{- index $live.data (index . 2) -}}
+{{- else -}}
+{{- randAlphaNum 32 | b64enc -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Destinations -------------------------------------------------------------------------- */}}
+
+{{/* The Secret a destination's credentials come from: its existingSecret or the chart's. */}}
+{{- define "tracebridge.credentialsSecret" -}}
+{{- $ := index . 0 -}}
+{{- $destination := index $.Values.destinations (index . 1) -}}
+{{- default (include "tracebridge.componentName" (list $ "destination-credentials")) $destination.existingSecret -}}
+{{- end -}}
+
+{{/*
+The collector fragments (collector/config/destinations/<name>.yaml) of the enabled
+destinations, in the order collector/assemble.ts applies them.
+*/}}
+{{- define "tracebridge.collectorFragments" -}}
+{{- $d := .Values.destinations -}}
+{{- $names := list -}}
+{{- if $d.jaeger.enabled }}{{ $names = append $names "jaeger" }}{{ end -}}
+{{- if $d.grafanaCloud.enabled }}{{ $names = append $names "grafanaCloud" }}{{ end -}}
+{{- if $d.datadog.enabled }}{{ $names = append $names "datadog" }}{{ end -}}
+{{- if and $d.otlp.enabled (eq $d.otlp.protocol "grpc") }}{{ $names = append $names "otlp" }}{{ end -}}
+{{- if and $d.otlp.enabled (eq $d.otlp.protocol "http") }}{{ $names = append $names "otlpHttp" }}{{ end -}}
+{{- if $d.debug.enabled }}{{ $names = append $names "debug" }}{{ end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
+Deep merge with collector/assemble.ts's rule: mappings merge, lists append without repeats,
+scalars must agree. Mutates .into.
+*/}}
+{{- define "tracebridge.mergeFragment" -}}
+{{- $into := .into -}}
+{{- $path := .path -}}
+{{- range $key, $value := .from -}}
+{{- $at := ternary $key (printf "%s.%s" $path $key) (eq $path "") -}}
+{{- if not (hasKey $into $key) -}}
+{{- $_ := set $into $key $value -}}
+{{- else -}}
+{{- $current := index $into $key -}}
+{{- if and (kindIs "map" $current) (kindIs "map" $value) -}}
+{{- include "tracebridge.mergeFragment" (dict "into" $current "from" $value "path" $at) -}}
+{{- else if and (kindIs "slice" $current) (kindIs "slice" $value) -}}
+{{- $merged := $current -}}
+{{- range $value -}}
+{{- if not (has . $merged) }}{{ $merged = append $merged . }}{{ end -}}
+{{- end -}}
+{{- $_ := set $into $key $merged -}}
+{{- else if ne (toJson $current) (toJson $value) -}}
+{{- fail (printf "collector config fragments disagree at %s" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The collector configuration: base.yaml + the enabled destinations' fragments. */}}
+{{- define "tracebridge.collectorConfig" -}}
+{{- $config := .Files.Get "files/collector/base.yaml" | fromYaml -}}
+{{- range (include "tracebridge.collectorFragments" . | fromJsonArray) -}}
+{{- $fragment := $.Files.Get (printf "files/collector/destinations/%s.yaml" .) | fromYaml -}}
+{{- include "tracebridge.mergeFragment" (dict "into" $config "from" $fragment "path" "") -}}
+{{- end -}}
+{{- $pipelines := dict -}}
+{{- range $name, $pipeline := $config.service.pipelines -}}
+{{- if $pipeline.exporters }}{{ $_ := set $pipelines $name $pipeline }}{{ end -}}
+{{- end -}}
+{{- $_ := set $config.service "pipelines" $pipelines -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* NetworkPolicy peers: pods of these components of this release. */}}
+{{- define "tracebridge.peers" -}}
+{{- $ := index . 0 -}}
+- podSelector:
+    matchExpressions:
+      - {key: app.kubernetes.io/instance, operator: In, values: [{{ $.Release.Name }}]}
+      - {key: app.kubernetes.io/component, operator: In, values: [{{ rest . | join ", " }}]}
+{{- end -}}
+
+{{/* A NetworkPolicy header for a component's pods: call with (list $ "component"). */}}
+{{- define "tracebridge.networkPolicyHead" -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  {{- include "tracebridge.metadata" . | nindent 2 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "tracebridge.selectorLabels" . | nindent 6 }}
+  policyTypes: [Ingress]
+{{- end -}}
