@@ -1,0 +1,298 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  chartDir,
+  EXAMPLES,
+  exampleValues,
+  find,
+  goldenDir,
+  goldenFiles,
+  helmBinary,
+  listGolden,
+  renderChart,
+  renderError,
+  renderExample,
+  type K8sObject,
+  type Rendered,
+} from '../support/chart.ts';
+
+const run = promisify(execFile);
+
+interface Container {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+}
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: Record<string, unknown>;
+  automountServiceAccountToken?: boolean;
+  serviceAccountName?: string;
+}
+
+/** Every pod spec a rendering would run: workloads' templates and bare pods (helm test). */
+export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }[] {
+  return objects.flatMap((o) => {
+    const owner = `${o.kind}/${o.metadata.name}`;
+    if (o.kind === 'Pod') return [{ owner, spec: o.spec as PodSpec }];
+    const template = (o.spec as { template?: { spec: PodSpec } } | undefined)?.template;
+    return template ? [{ owner, spec: template.spec }] : [];
+  });
+}
+
+const rendered = new Map<string, Rendered>();
+beforeAll(async () => {
+  for (const example of EXAMPLES) rendered.set(example, await renderExample(example));
+});
+const objectsOf = (example: string) => rendered.get(example)!.objects;
+
+describe('helm lint', () => {
+  it.each(EXAMPLES)('--strict passes with examples/%s', async (example) => {
+    const { stdout } = await run(helmBinary(), ['lint', '--strict', chartDir, '--values', exampleValues(example)]);
+    expect(stdout).toContain('0 chart(s) failed');
+    expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+  });
+});
+
+describe('examples render to their golden files', () => {
+  it('there is an example for each case the chart documents', () => {
+    expect(EXAMPLES).toEqual(['all-destinations', 'datadog', 'external-postgres', 'grafana-cloud', 'kind']);
+  });
+
+  it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {
+    const files = goldenFiles(rendered.get(example)!);
+    expect(listGolden(example)).toEqual([...files.keys()].sort());
+    for (const [path, text] of files) {
+      expect(text, `${example}/rendered/${path} is stale: run make chart-golden`).toBe(readFileSync(join(goldenDir(example), path), 'utf8'));
+    }
+  });
+});
+
+describe('names and namespaces', () => {
+  it('`helm install tracebridge` names every object tracebridge-<component>, in the release namespace', () => {
+    for (const o of objectsOf('kind')) {
+      expect(o.metadata.name).toMatch(/^tracebridge-[a-z-]+$/);
+      expect(o.metadata.namespace).toBe('tracebridge');
+      expect(o.metadata.labels?.['app.kubernetes.io/instance']).toBe('tracebridge');
+      expect(o.metadata.labels?.['app.kubernetes.io/component']).toBeTruthy();
+    }
+  });
+
+  it('another release name prefixes it', async () => {
+    const { objects } = await renderChart({ release: 'demo', namespace: 'obs' });
+    expect(find(objects, 'Deployment', 'demo-tracebridge-api').metadata.namespace).toBe('obs');
+  });
+
+  it('the default install is the whole stack', () => {
+    const workloads = objectsOf('kind')
+      .filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .sort();
+    expect(workloads).toEqual([
+      'Deployment/tracebridge-api',
+      'Deployment/tracebridge-collector',
+      'Deployment/tracebridge-grafana',
+      'Deployment/tracebridge-jaeger',
+      'Deployment/tracebridge-prometheus',
+      'StatefulSet/tracebridge-postgresql',
+    ]);
+  });
+});
+
+describe('Pod Security "restricted" and kind-sized resources', () => {
+  it.each(EXAMPLES)('every pod and container of examples/%s', (example) => {
+    for (const { owner, spec } of podSpecs(objectsOf(example))) {
+      expect(spec.securityContext, owner).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(spec.securityContext?.runAsUser, owner).toBeGreaterThan(0);
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const at = `${owner} container ${c.name}`;
+        expect(c.securityContext, at).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(Object.keys(c.resources?.requests ?? {}).sort(), at).toEqual(['cpu', 'memory']);
+        expect(Object.keys(c.resources?.limits ?? {}).sort(), at).toEqual(['cpu', 'memory']);
+        expect(c.image, at).toMatch(/^[\w./-]+:[\w.-]+$/);
+        expect(c.image, at).not.toMatch(/:latest$/);
+      }
+    }
+  });
+
+  it('requests of the default install fit a kind node next to the control plane (< 1 CPU, < 2 GiB)', () => {
+    const cpu = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
+    const mem = (q: string) => Number(q.replace(/Mi$/, '')) * (q.endsWith('Gi') ? 1024 : 1);
+    let cpus = 0;
+    let mib = 0;
+    for (const { spec } of podSpecs(objectsOf('kind').filter((o) => o.kind !== 'Pod'))) {
+      for (const c of spec.containers) {
+        cpus += cpu(c.resources!.requests!.cpu!);
+        mib += mem(c.resources!.requests!.memory!);
+      }
+    }
+    expect(cpus).toBeLessThan(1);
+    expect(mib).toBeLessThan(2048);
+  });
+
+  it('only Prometheus gets a service account token (it discovers pods), and only a namespaced Role', () => {
+    const objects = objectsOf('kind');
+    for (const { owner, spec } of podSpecs(objects)) {
+      if (owner === 'Deployment/tracebridge-prometheus') expect(spec.automountServiceAccountToken, owner).toBeUndefined();
+      else expect(spec.automountServiceAccountToken, owner).toBe(false);
+    }
+    expect(objects.map((o) => o.kind)).not.toContain('ClusterRole');
+    expect(find(objects, 'Role', 'tracebridge-prometheus').rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+  });
+});
+
+describe('configuration changes roll the pods that read it', () => {
+  const checksum = (objects: K8sObject[], name: string) =>
+    ((find(objects, 'Deployment', name).spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
+      .annotations)['checksum/config'];
+
+  it('enabling a destination changes the collector checksum annotation', () => {
+    expect(checksum(objectsOf('kind'), 'tracebridge-collector')).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum(objectsOf('grafana-cloud'), 'tracebridge-collector')).not.toBe(checksum(objectsOf('kind'), 'tracebridge-collector'));
+  });
+});
+
+describe('destinations', () => {
+  const collectorEnv = (objects: K8sObject[]) =>
+    podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!.env!;
+
+  it('credentials reach the collector only as secretKeyRefs', () => {
+    const env = collectorEnv(objectsOf('all-destinations'));
+    const refs = Object.fromEntries(env.filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom]));
+    expect(refs).toEqual({
+      GRAFANA_CLOUD_INSTANCE_ID: { secretKeyRef: { name: 'grafana-cloud', key: 'instance-id' } },
+      GRAFANA_CLOUD_API_TOKEN: { secretKeyRef: { name: 'grafana-cloud', key: 'api-token' } },
+      DD_API_KEY: { secretKeyRef: { name: 'datadog', key: 'api-key' } },
+      OTLP_DESTINATION_AUTHORIZATION: { secretKeyRef: { name: 'tempo-auth', key: 'authorization' } },
+    });
+  });
+
+  it('receivers listen on 0.0.0.0 so kubectl port-forward reaches them', () => {
+    const env = Object.fromEntries(collectorEnv(objectsOf('kind')).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ OTLP_GRPC_ENDPOINT: '0.0.0.0:4317', OTLP_HTTP_ENDPOINT: '0.0.0.0:4318' });
+  });
+
+  it('a chart-created credentials Secret, when asked for, is what the collector reads', async () => {
+    const { objects } = await renderChart({
+      set: {
+        'destinations.datadog.enabled': 'true',
+        'destinationCredentials.create': 'true',
+        'destinationCredentials.datadog.apiKey': 'dd-test-key',
+      },
+    });
+    const secret = find(objects, 'Secret', 'tracebridge-destination-credentials');
+    expect(secret.data).toEqual({ 'api-key': Buffer.from('dd-test-key').toString('base64') });
+    expect(collectorEnv(objects).find((e) => e.name === 'DD_API_KEY')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'tracebridge-destination-credentials', key: 'api-key' },
+    });
+  });
+});
+
+describe('impossible values fail with a hint', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['no destination', { 'destinations.jaeger.enabled': 'false' }, /no destination enabled: set destinations\.<jaeger/],
+    ['Datadog without a key', { 'destinations.datadog.enabled': 'true' }, /destinations\.datadog needs an API key reference: kubectl create secret/],
+    [
+      'Grafana Cloud with a gRPC endpoint',
+      { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'otlp-gateway-prod-eu-west-2.grafana.net:4317', 'destinations.grafanaCloud.existingSecret': 'gc' },
+      /speaks OTLP\/HTTP over TLS; use the https:\/\/ URL ending in \/otlp/,
+    ],
+    [
+      'Grafana Cloud with a /v1/traces path',
+      { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/traces', 'destinations.grafanaCloud.existingSecret': 'gc' },
+      /the exporter appends \/v1\/traces/,
+    ],
+    [
+      'Grafana Cloud without credentials',
+      { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp' },
+      /destinations\.grafanaCloud needs credentials/,
+    ],
+    ['OTLP/HTTP with a host:port', { 'destinations.otlp.enabled': 'true', 'destinations.otlp.protocol': 'http', 'destinations.otlp.endpoint': 'tempo:4318' }, /protocol http needs a URL/],
+    ['Jaeger destination without a Jaeger', { 'jaeger.enabled': 'false' }, /set jaeger\.enabled=true for the in-cluster one, or destinations\.jaeger\.endpoint/],
+    ['external database without a host', { 'postgresql.enabled': 'false' }, /needs externalDatabase\.host/],
+    ['external database without a password Secret', { 'postgresql.enabled': 'false', 'externalDatabase.host': 'db' }, /externalDatabase\.existingSecret is required: kubectl create secret/],
+    ['Grafana without Prometheus', { 'prometheus.enabled': 'false' }, /grafana\.enabled=true needs prometheus\.enabled=true/],
+  ];
+  it.each(cases)('%s', async (_name, set, message) => {
+    expect(await renderError({ set })).toMatch(message);
+  });
+
+  it('the schema refuses unknown keys and wrong types', async () => {
+    expect(await renderError({ set: { 'api.replica': '2' } })).toMatch(/additional properties 'replica' not allowed/);
+    expect(await renderError({ set: { 'api.samplingRatio': '2' } })).toMatch(/samplingRatio/);
+    expect(await renderError({ set: { 'destinations.datadog.site': 'datadog.com' } })).toMatch(/site/);
+    expect(await renderError({ set: { 'destinations.zipkin.enabled': 'true' } })).toMatch(/additional properties 'zipkin' not allowed/);
+  });
+});
+
+describe('optional objects', () => {
+  it('HPA, PDB and NetworkPolicies only when enabled', () => {
+    const kinds = (example: string) => new Set(objectsOf(example).map((o) => o.kind));
+    expect(kinds('kind')).not.toContain('HorizontalPodAutoscaler');
+    expect(kinds('kind')).not.toContain('NetworkPolicy');
+    expect(kinds('all-destinations')).toContain('HorizontalPodAutoscaler');
+    expect(kinds('all-destinations')).toContain('PodDisruptionBudget');
+    const policies = objectsOf('all-destinations').filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort();
+    expect(policies).toEqual(['tracebridge-api', 'tracebridge-collector', 'tracebridge-jaeger', 'tracebridge-postgresql', 'tracebridge-prometheus']);
+  });
+
+  it('the database accepts connections only from the API pods (which run the migrations)', () => {
+    const policy = find(objectsOf('all-destinations'), 'NetworkPolicy', 'tracebridge-postgresql');
+    expect(policy.spec).toMatchObject({
+      podSelector: { matchLabels: { 'app.kubernetes.io/component': 'postgresql' } },
+      ingress: [
+        {
+          from: [{ podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: ['tracebridge'] }, { key: 'app.kubernetes.io/component', operator: 'In', values: ['api'] }] } }],
+          ports: [{ port: 5432, protocol: 'TCP' }],
+        },
+      ],
+    });
+  });
+
+  it('an external database: no PostgreSQL objects, the password from the given Secret', () => {
+    const objects = objectsOf('external-postgres');
+    expect(objects.filter((o) => o.metadata.name.includes('postgresql'))).toEqual([]);
+    const env = podSpecs([find(objects, 'Deployment', 'tracebridge-api')])[0]!.spec.containers[0]!.env!;
+    expect(env.find((e) => e.name === 'DATABASE_URL')?.value).toBe('postgresql://tracebridge@postgres.databases.svc.cluster.local:5432/tracebridge');
+    expect(env.find((e) => e.name === 'PGPASSWORD')?.valueFrom).toEqual({ secretKeyRef: { name: 'tracebridge-db', key: 'password' } });
+  });
+});
+
+describe('NOTES.txt', () => {
+  async function notes(set: Record<string, string> = {}): Promise<string> {
+    const args = ['install', 'tracebridge', chartDir, '--namespace', 'tb', '--dry-run=client'];
+    for (const [k, v] of Object.entries(set)) args.push('--set', `${k}=${v}`);
+    const { stdout } = await run(helmBinary(), args, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout.slice(stdout.indexOf('NOTES:'));
+  }
+
+  it('prints the exact port-forward commands of what is enabled', async () => {
+    const text = await notes();
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-api 8000:8000');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-jaeger 16686:16686');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-grafana 3000:3000');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-prometheus 9090:9090');
+    expect(text).toContain("kubectl -n tb get secret tracebridge-grafana -o jsonpath='{.data.admin-password}' | base64 -d");
+    expect(text).toContain('helm test tracebridge -n tb');
+  });
+
+  it('and only those', async () => {
+    const text = await notes({ 'grafana.enabled': 'false', 'jaeger.enabled': 'false', 'destinations.jaeger.enabled': 'false', 'destinations.debug.enabled': 'true' });
+    expect(text).toContain('port-forward svc/tracebridge-api');
+    expect(text).toContain('port-forward svc/tracebridge-prometheus');
+    expect(text).not.toContain('tracebridge-jaeger');
+    expect(text).not.toContain('tracebridge-grafana');
+  });
+});

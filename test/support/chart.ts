@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments, stringify } from 'yaml';
+import { repoRoot } from '../../api/src/dev/processes.ts';
+
+/** Rendering charts/tracebridge with the real helm, and the golden files of its examples. */
+
+const run = promisify(execFile);
+
+export const chartDir = join(repoRoot, 'charts/tracebridge');
+export const examplesDir = join(chartDir, 'examples');
+export const RELEASE = 'tracebridge';
+export const NAMESPACE = 'tracebridge';
+
+export const EXAMPLES: readonly string[] = readdirSync(examplesDir, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+
+export const exampleValues = (example: string) => join(examplesDir, example, 'values.yaml');
+
+export function helmBinary(): string {
+  const path = process.env.HELM_BIN;
+  if (!path) throw new Error('HELM_BIN is not set: run the suites with `make test`, which builds the tools');
+  return path;
+}
+
+// Minimal Kubernetes object shapes: only what the tests read.
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface Rendered {
+  /** Objects in helm's order, each with the template it came from. */
+  objects: (K8sObject & { source: string })[];
+  text: string;
+}
+
+export interface RenderOptions {
+  valuesFiles?: string[];
+  set?: Record<string, string>;
+  release?: string;
+  namespace?: string;
+  /** Render the `helm test` hooks too (helm template does by default). */
+  extraArgs?: string[];
+}
+
+function helmArgs(options: RenderOptions): string[] {
+  const args = ['template', options.release ?? RELEASE, chartDir, '--namespace', options.namespace ?? NAMESPACE];
+  for (const file of options.valuesFiles ?? []) args.push('--values', file);
+  for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set', `${key}=${value}`);
+  return [...args, ...(options.extraArgs ?? [])];
+}
+
+export function parseManifest(text: string): Rendered['objects'] {
+  const objects: Rendered['objects'] = [];
+  for (const doc of parseAllDocuments(text)) {
+    const source = /# Source: tracebridge\/(\S+)/.exec(doc.commentBefore ?? '')?.[1] ?? /# Source: tracebridge\/(\S+)/.exec(String(doc))?.[1];
+    const object = doc.toJS() as K8sObject | null;
+    if (object) objects.push({ ...object, source: source ?? 'unknown' });
+  }
+  return objects;
+}
+
+export async function renderChart(options: RenderOptions = {}): Promise<Rendered> {
+  const { stdout } = await run(helmBinary(), helmArgs(options), { maxBuffer: 64 * 1024 * 1024 });
+  return { text: stdout, objects: parseManifest(stdout) };
+}
+
+export const renderExample = (example: string, options: RenderOptions = {}) =>
+  renderChart({ ...options, valuesFiles: [exampleValues(example), ...(options.valuesFiles ?? [])] });
+
+/** helm's error message when rendering must fail (schema or a `fail` in the templates). */
+export async function renderError(options: RenderOptions): Promise<string> {
+  try {
+    await run(helmBinary(), helmArgs(options));
+  } catch (error) {
+    return String((error as { stderr?: string }).stderr ?? error);
+  }
+  throw new Error(`helm template succeeded with ${JSON.stringify(options)}`);
+}
+
+export function find(objects: Rendered['objects'], kind: string, name: string): K8sObject & { source: string } {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+// ---- golden files ----------------------------------------------------------------------------
+
+/**
+ * Generated secrets differ on every render, and no credential belongs in a golden file: Secret
+ * data is replaced by its key names. Everything else is helm's output, re-serialized.
+ */
+function normalize(object: K8sObject): K8sObject {
+  if (object.kind !== 'Secret') return object;
+  const data = (object.data ?? {}) as Record<string, string>;
+  return { ...object, data: Object.fromEntries(Object.keys(data).map((k) => [k, '<redacted>'])) };
+}
+
+/** The golden files of a rendering: one per template, under examples/<case>/rendered/. */
+export function goldenFiles(rendered: Rendered): Map<string, string> {
+  const files = new Map<string, string[]>();
+  for (const { source, ...object } of rendered.objects) {
+    const path = source.replace(/^templates\//, '');
+    files.set(path, [...(files.get(path) ?? []), stringify(normalize(object), { lineWidth: 0 })]);
+  }
+  return new Map([...files].map(([path, docs]) => [path, docs.join('---\n')]));
+}
+
+export const goldenDir = (example: string) => join(examplesDir, example, 'rendered');
+
+export function listGolden(example: string): string[] {
+  const dir = goldenDir(example);
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  try {
+    return walk(dir).map((f) => f.slice(dir.length + 1)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export async function updateGolden(example: string): Promise<number> {
+  const files = goldenFiles(await renderExample(example));
+  rmSync(goldenDir(example), { recursive: true, force: true });
+  for (const [path, text] of files) {
+    const target = join(goldenDir(example), path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text);
+  }
+  return files.size;
+}
+
+// `node test/support/chart.ts update-golden` (make chart-golden) rewrites every example's rendered/.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (process.argv[2] !== 'update-golden') {
+    process.stderr.write('usage: node test/support/chart.ts update-golden\n');
+    process.exit(2);
+  }
+  for (const example of EXAMPLES) process.stdout.write(`${example}: ${await updateGolden(example)} files\n`);
+}
