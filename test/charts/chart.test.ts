@@ -15,36 +15,12 @@ import {
   renderChart,
   renderError,
   renderExample,
+  podSpecs,
   type K8sObject,
   type Rendered,
 } from '../support/chart.ts';
 
 const run = promisify(execFile);
-
-interface Container {
-  name: string;
-  image: string;
-  env?: { name: string; value?: string; valueFrom?: unknown }[];
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: Record<string, unknown>;
-}
-interface PodSpec {
-  containers: Container[];
-  initContainers?: Container[];
-  securityContext?: Record<string, unknown>;
-  automountServiceAccountToken?: boolean;
-  serviceAccountName?: string;
-}
-
-/** Every pod spec a rendering would run: workloads' templates and bare pods (helm test). */
-export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }[] {
-  return objects.flatMap((o) => {
-    const owner = `${o.kind}/${o.metadata.name}`;
-    if (o.kind === 'Pod') return [{ owner, spec: o.spec as PodSpec }];
-    const template = (o.spec as { template?: { spec: PodSpec } } | undefined)?.template;
-    return template ? [{ owner, spec: template.spec }] : [];
-  });
-}
 
 const rendered = new Map<string, Rendered>();
 beforeAll(async () => {

@@ -1,13 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCollector, toolBinary, type Collector } from '../support/backends.ts';
+import { startCollector, type Collector } from '../support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
-import { runProcess, startTracedApi, waitForHttp, type ManagedProcess } from '../support/process.ts';
+import { startTracedApi, type ManagedProcess } from '../support/process.ts';
 import { parsePrometheus } from '../support/prometheus.ts';
+import { startGrafanaCloudGateway, type GrafanaCloudGateway } from '../support/standins.ts';
 
 /**
  * The Grafana Cloud destination, for real but on loopback: the shipped pipeline's otlp_http +
@@ -21,57 +19,11 @@ const TOKEN = 'glc_eyJrIjoidGVzdCJ9';
 
 let database: TestDatabase;
 let sink: OtlpReceiver;
-let gateway: { otlpHttp: string; metricsUrl: string; process: ManagedProcess };
+let gateway: GrafanaCloudGateway;
 let api: ManagedProcess;
 let base: string;
 let apiMetricsPort: number;
 const collectors: Collector[] = [];
-
-async function startGateway(): Promise<typeof gateway> {
-  const [http, health, prom] = await Promise.all([1, 2, 3].map(() => freePort()));
-  const dir = await mkdtemp(join(tmpdir(), 'tracebridge-gateway-'));
-  const config = join(dir, 'gateway.yaml');
-  await writeFile(
-    config,
-    `extensions:
-  basicauth/server:
-    htpasswd:
-      inline: |
-        ${INSTANCE_ID}:${TOKEN}
-  health_check:
-    endpoint: 127.0.0.1:${health}
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:${http}
-        auth:
-          authenticator: basicauth/server
-exporters:
-  otlp_grpc/sink:
-    endpoint: 127.0.0.1:${sink.port}
-    tls:
-      insecure: true
-  prometheus/sink:
-    endpoint: 127.0.0.1:${prom}
-service:
-  extensions: [basicauth/server, health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlp_grpc/sink]
-    metrics:
-      receivers: [otlp]
-      exporters: [prometheus/sink]
-`,
-  );
-  const collector = runProcess(toolBinary('OTELCOL_BIN'), ['--config', config], {});
-  await waitForHttp(`http://127.0.0.1:${health}/`, collector);
-  return { otlpHttp: `http://127.0.0.1:${http}`, metricsUrl: `http://127.0.0.1:${prom}/metrics`, process: collector };
-}
 
 const grafanaEnv = (token: string) => ({
   GRAFANA_CLOUD_OTLP_ENDPOINT: gateway.otlpHttp,
@@ -85,7 +37,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await database.db('users').insert({ name: 'Alice', email: 'alice@example.com' });
   sink = await startOtlpReceiver();
-  gateway = await startGateway();
+  gateway = await startGrafanaCloudGateway({ instanceId: INSTANCE_ID, token: TOKEN, sinkPort: sink.port });
   apiMetricsPort = await freePort();
   const good = await startCollector(['grafanaCloud'], grafanaEnv(TOKEN));
   collectors.push(good);

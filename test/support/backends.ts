@@ -51,14 +51,15 @@ export interface Collector {
  * assembled by collector/assemble.ts; env carries the destinations' endpoints and credentials.
  */
 export async function startCollector(
-  destinations: Destination[],
+  /** Destinations to assemble, or a configuration assembled elsewhere (the chart's ConfigMap). */
+  source: Destination[] | Record<string, Yaml>,
   env: Record<string, string>,
   /** Rewrites a SaaS endpoint the fragment leaves to the exporter's defaults (tests only). */
   rewrite: (config: Record<string, Yaml>) => void = () => undefined,
 ): Promise<Collector> {
   const dir = await mkdtemp(join(tmpdir(), 'tracebridge-otelcol-'));
   const configPath = join(dir, 'config.yaml');
-  const config = assembleCollectorConfig(destinations);
+  const config = Array.isArray(source) ? assembleCollectorConfig(source) : structuredClone(source);
   rewrite(config);
   writeFileSync(configPath, toYaml(config));
   const [grpc, http, health, metrics] = await Promise.all([1, 2, 3, 4].map(() => freePort()));

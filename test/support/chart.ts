@@ -92,6 +92,31 @@ export function find(objects: Rendered['objects'], kind: string, name: string): 
   return found;
 }
 
+export interface Container {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+}
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: Record<string, unknown>;
+  automountServiceAccountToken?: boolean;
+  serviceAccountName?: string;
+}
+
+/** Every pod spec a rendering would run: workloads' templates and bare pods (helm test). */
+export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }[] {
+  return objects.flatMap((o) => {
+    const owner = `${o.kind}/${o.metadata.name}`;
+    if (o.kind === 'Pod') return [{ owner, spec: o.spec as PodSpec }];
+    const template = (o.spec as { template?: { spec: PodSpec } } | undefined)?.template;
+    return template ? [{ owner, spec: template.spec }] : [];
+  });
+}
+
 // ---- golden files ----------------------------------------------------------------------------
 
 /**

@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { assembleCollectorConfig, type Destination, type Yaml } from '../../collector/assemble.ts';
+import { jaegerTraces, startCollector, startJaeger, toolBinary, type Collector, type Jaeger } from '../support/backends.ts';
+import { chartDir, EXAMPLES, exampleValues, find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
+import { freePort } from '../support/ports.ts';
+import { startTracedApi, type ManagedProcess } from '../support/process.ts';
+import { startGrafanaCloudGateway, type GrafanaCloudGateway } from '../support/standins.ts';
+
+/**
+ * The collector configuration the chart ships is the one we test: the ConfigMap each example
+ * renders passes the real collector's `validate`, equals what collector/assemble.ts builds from
+ * the same fragments, and — for the example with every destination — runs end to end with
+ * only the endpoints pointed at loopback.
+ */
+
+const run = promisify(execFile);
+
+interface ChartCollector {
+  config: Record<string, Yaml>;
+  /** The Deployment's env: plain values, and secretKeyRefs as "<secret>/<key>". */
+  env: Record<string, string>;
+  secretRefs: Record<string, string>;
+}
+
+function collectorOf(objects: K8sObject[]): ChartCollector {
+  const configMap = find(objects, 'ConfigMap', 'tracebridge-collector') as K8sObject & { data: Record<string, string> };
+  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!;
+  const env: Record<string, string> = {};
+  const secretRefs: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    const ref = (e.valueFrom as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
+    if (ref) secretRefs[e.name] = `${ref.name}/${ref.key}`;
+    else if (e.value !== undefined) env[e.name] = e.value;
+  }
+  return { config: parse(configMap.data['config.yaml']!) as Record<string, Yaml>, env, secretRefs };
+}
+
+/** The fragments an example enables, read from the chart's defaults and the example's values. */
+function enabledDestinations(example: string): Destination[] {
+  type Destinations = Record<string, { enabled?: boolean; protocol?: string }>;
+  const defaults = (parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { destinations: Destinations }).destinations;
+  const values = ((parse(readFileSync(exampleValues(example), 'utf8')) as { destinations?: Destinations }).destinations ?? {});
+  const on = (name: string) => values[name]?.enabled ?? defaults[name]?.enabled ?? false;
+  const protocol = values.otlp?.protocol ?? defaults.otlp?.protocol;
+  const list: Destination[] = [];
+  if (on('jaeger')) list.push('jaeger');
+  if (on('grafanaCloud')) list.push('grafanaCloud');
+  if (on('datadog')) list.push('datadog');
+  if (on('otlp')) list.push(protocol === 'http' ? 'otlpHttp' : 'otlp');
+  if (on('debug')) list.push('debug');
+  return list;
+}
+
+describe('the collector configuration of every example', () => {
+  it.each(EXAMPLES)("examples/%s: equals collector/assemble.ts's assembly of the same fragments", async (example) => {
+    const { config } = collectorOf((await renderExample(example)).objects);
+    expect(config).toEqual(assembleCollectorConfig(enabledDestinations(example)));
+  });
+
+  it.each(EXAMPLES)("examples/%s: passes the real collector's validate with the Deployment's env", async (example) => {
+    const { config, env, secretRefs } = collectorOf((await renderExample(example)).objects);
+    const dir = await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-'));
+    await writeFile(join(dir, 'config.yaml'), JSON.stringify(config));
+    const credentials = Object.fromEntries(Object.keys(secretRefs).map((name) => [name, 'test-credential']));
+    const result = await run(toolBinary('OTELCOL_BIN'), ['validate', '--config', join(dir, 'config.yaml')], {
+      env: { PATH: process.env.PATH, ...env, ...credentials },
+    }).then(
+      () => 'valid',
+      (error: { stderr?: string }) => error.stderr ?? String(error),
+    );
+    expect(result).toBe('valid');
+  });
+
+  it('validate is not a rubber stamp: a credential reference the Deployment does not set fails it', async () => {
+    const { config, env } = collectorOf((await renderExample('datadog')).objects);
+    const dir = await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-'));
+    await writeFile(join(dir, 'config.yaml'), JSON.stringify(config));
+    const failure = await run(toolBinary('OTELCOL_BIN'), ['validate', '--config', join(dir, 'config.yaml')], { env: { PATH: process.env.PATH, ...env } }).then(
+      () => '',
+      (error: { stderr?: string }) => error.stderr ?? '',
+    );
+    expect(failure).toMatch(/api.key/i);
+  });
+});
+
+describe('examples/all-destinations: the chart-rendered configuration, end to end', () => {
+  const INSTANCE_ID = '778899';
+  const TOKEN = 'glc_chart_e2e_token';
+  const DD_KEY = 'dd0123456789abcdef0123456789abcd';
+  const AUTHORIZATION = 'Bearer otlp-e2e-token';
+
+  let database: TestDatabase;
+  let jaeger: Jaeger;
+  let otlpSink: OtlpReceiver;
+  let grafanaSink: OtlpReceiver;
+  let gateway: GrafanaCloudGateway;
+  let intake: Server;
+  const intakeRequests: { path: string; apiKey: string | undefined }[] = [];
+  let collector: Collector;
+  let api: ManagedProcess;
+  let base: string;
+  let chartEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    const chart = collectorOf((await renderExample('all-destinations')).objects);
+    chartEnv = chart.env;
+    database = await createTestDatabase();
+    await database.db('users').insert({ name: 'Alice', email: 'alice@example.com' });
+    jaeger = await startJaeger();
+    otlpSink = await startOtlpReceiver();
+    grafanaSink = await startOtlpReceiver();
+    gateway = await startGrafanaCloudGateway({ instanceId: INSTANCE_ID, token: TOKEN, sinkPort: grafanaSink.port });
+    intake = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        intakeRequests.push({ path: (req.url ?? '').split('?')[0]!, apiKey: req.headers['dd-api-key'] as string | undefined });
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    const intakePort = await freePort();
+    await new Promise<void>((resolve) => intake.listen(intakePort, '127.0.0.1', resolve));
+    const apiMetricsPort = await freePort();
+
+    // The chart's env, then only endpoints moved to loopback and the Secrets' values supplied.
+    const secrets: Record<string, string> = {
+      'grafana-cloud/instance-id': INSTANCE_ID,
+      'grafana-cloud/api-token': TOKEN,
+      'datadog/api-key': DD_KEY,
+      'tempo-auth/authorization': AUTHORIZATION,
+    };
+    const credentials = Object.fromEntries(Object.entries(chart.secretRefs).map(([name, ref]) => [name, secrets[ref] ?? '']));
+    const loopback = {
+      JAEGER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint,
+      GRAFANA_CLOUD_OTLP_ENDPOINT: gateway.otlpHttp,
+      OTLP_DESTINATION_ENDPOINT: `127.0.0.1:${otlpSink.port}`,
+      API_METRICS_TARGET: `127.0.0.1:${apiMetricsPort}`,
+      API_SCRAPE_INTERVAL: '1s',
+    };
+    // startCollector binds the receivers, health and metrics to free loopback ports itself.
+    const { OTLP_GRPC_ENDPOINT: _g, OTLP_HTTP_ENDPOINT: _h, COLLECTOR_HEALTH_ENDPOINT: _c, COLLECTOR_METRICS_HOST: _m, COLLECTOR_METRICS_PORT: _p, ...rest } = chart.env;
+    collector = await startCollector(chart.config, { ...rest, ...credentials, ...loopback }, (config) => {
+      // The Datadog site's intake hosts are the one endpoint that is not an env reference.
+      const datadog = (config.exporters as Record<string, Record<string, Yaml>>).datadog!;
+      datadog.traces = { endpoint: `http://127.0.0.1:${intakePort}`, trace_buffer: 10 };
+      datadog.metrics = { endpoint: `http://127.0.0.1:${intakePort}` };
+    });
+    ({ api, base } = await startTracedApi({
+      databaseUrl: database.url,
+      otlpEndpoint: collector.otlpGrpcEndpoint,
+      service: 'tracebridge-chart',
+      metricsPort: apiMetricsPort,
+    }));
+  }, 90_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    await collector?.stop();
+    await new Promise((resolve) => intake?.close(resolve));
+    await gateway?.process.stop();
+    await grafanaSink?.close();
+    await otlpSink?.close();
+    await jaeger?.stop();
+    await database?.drop();
+  });
+
+  it('the chart env is what the test ran with, apart from endpoints', () => {
+    expect(chartEnv).toMatchObject({ DD_SITE: 'datadoghq.com', OTLP_DESTINATION_INSECURE: 'true', DEBUG_VERBOSITY: 'basic' });
+  });
+
+  it('one request reaches Jaeger, Grafana Cloud, Datadog and the OTLP backend', async () => {
+    expect((await fetch(`${base}/users/1`)).status).toBe(200);
+
+    const sink = await otlpSink.waitForSpans((s) => s.some((x) => x.name === 'GET /users/:id'), 20_000);
+    const traceId = sink.find((s) => s.name === 'GET /users/:id')!.traceId;
+    expect(otlpSink.headers.some((h) => h.authorization === AUTHORIZATION)).toBe(true);
+
+    const viaGrafana = await grafanaSink.waitForSpans((s) => s.some((x) => x.traceId === traceId), 20_000);
+    expect(viaGrafana.filter((s) => s.traceId === traceId).map((s) => s.name)).toContain('GET /users/:id');
+
+    const deadline = Date.now() + 20_000;
+    let inJaeger: string[] = [];
+    while (Date.now() < deadline && !inJaeger.includes('GET /users/:id')) {
+      inJaeger = (await jaegerTraces(jaeger.queryUrl, 'tracebridge-chart')).flat().filter((s) => s.traceID === traceId).map((s) => s.operationName);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(inJaeger).toContain('GET /users/:id');
+
+    while (Date.now() < deadline + 25_000 && !intakeRequests.some((r) => r.path === '/api/v0.2/traces')) {
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(intakeRequests.filter((r) => r.path === '/api/v0.2/traces').map((r) => r.apiKey)).toContain(DD_KEY);
+  }, 60_000);
+});
