@@ -13,7 +13,7 @@ import { chartDir, EXAMPLES, exampleValues, find, podSpecs, renderExample, type 
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
-import { startTracedApi, type ManagedProcess } from '../support/process.ts';
+import { runNode, startTracedApi, type ManagedProcess } from '../support/process.ts';
 import { startGrafanaCloudGateway, type GrafanaCloudGateway } from '../support/standins.ts';
 
 /**
@@ -200,4 +200,21 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
     }
     expect(intakeRequests.filter((r) => r.path === '/api/v0.2/traces').map((r) => r.apiKey)).toContain(DD_KEY);
   }, 60_000);
+
+  it('the `helm test` script passes against this stack: the API answers and its trace is in Jaeger', async () => {
+    const smoke = runNode(join(chartDir, 'files/smoke-test.mjs'), [], { API_URL: base, JAEGER_URL: jaeger.queryUrl });
+    expect(await smoke.exited, smoke.stdout() + smoke.stderr()).toBe(0);
+    expect(smoke.stdout()).toMatch(/ok {3}trace [0-9a-f]{32} in Jaeger: \d+ spans\nPASS/);
+  }, 60_000);
+
+  it('and fails, saying why, when the trace never arrives', async () => {
+    const empty = await startJaeger();
+    try {
+      const smoke = runNode(join(chartDir, 'files/smoke-test.mjs'), [], { API_URL: base, JAEGER_URL: empty.queryUrl, SMOKE_TEST_TIMEOUT_MS: '2000' });
+      expect(await smoke.exited).toBe(1);
+      expect(smoke.stderr()).toMatch(/FAIL trace [0-9a-f]{32} did not reach Jaeger within 2000 ms/);
+    } finally {
+      await empty.stop();
+    }
+  }, 30_000);
 });
