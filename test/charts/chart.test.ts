@@ -19,6 +19,7 @@ import {
   type K8sObject,
   type Rendered,
 } from '../support/chart.ts';
+import { readmePath, readmeWithTable, valuesTable } from '../support/chart-docs.ts';
 
 const run = promisify(execFile);
 
@@ -270,5 +271,20 @@ describe('NOTES.txt', () => {
     expect(text).toContain('port-forward svc/tracebridge-prometheus');
     expect(text).not.toContain('tracebridge-jaeger');
     expect(text).not.toContain('tracebridge-grafana');
+  });
+});
+
+describe('the chart README', () => {
+  it('documents every value: its table is what values.schema.json and values.yaml generate (else: make chart-docs)', () => {
+    const readme = readFileSync(readmePath, 'utf8');
+    expect(readme).toBe(readmeWithTable(readme));
+  });
+
+  it('every value in the schema has a description', () => {
+    const undocumented = valuesTable()
+      .split('\n')
+      .slice(2)
+      .filter((row) => row.endsWith('|  |') || row.endsWith('| |'));
+    expect(undocumented).toEqual([]);
   });
 });
