@@ -3,12 +3,17 @@
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/<name>-<version>/bin/<binary>
 #
-# Usage: collector/build-tools.sh otelcol|jaeger|helm|kubectl-validate|kube-linter|actionlint|prometheus|all
+# and fetch the Kubernetes OpenAPI v3 schemas kubectl-validate needs offline:
+#
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/k8s-schemas/<minor>/{api,apis}/...
+#
+# Usage: collector/build-tools.sh otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|all
 #
 # Idempotent: a tool whose binary is already in place and answers its version command is
 # skipped. Each tool is built in a temporary directory inside the cache and renamed into
 # place only once it works, so an interrupted build never leaves a half-installed tool.
-# The absolute path of each binary is printed on stdout; progress goes to stderr.
+# The absolute path of each binary (for k8s-schemas: of the schema root) is printed on
+# stdout; progress goes to stderr.
 # Why these versions, and what the module proxy reachable here can and cannot serve:
 # collector/README.md.
 set -euo pipefail
@@ -26,15 +31,23 @@ JAEGER_MODULE_VERSION=v1.76.0
 JAEGER_RELEASE_DATE=2025-12-03T16:07:08Z
 HELM_VERSION=4.3.1
 KUBECTL_VALIDATE_VERSION=0.0.4
-# kube-linter's module is served from golang.stackrox.io, which the module proxy reachable
-# from our machines refuses (403 "Go module host not permitted"): not part of `all`.
+# kubectl-validate v0.0.4 (the only version the module proxy lists) embeds schemas for
+# Kubernetes 1.23-1.30 only; for newer versions it asks api.github.com, unreachable here. These are the official OpenAPI v3 specs
+# (api/openapi-spec/v3 of the kubernetes repository) at the newest patch of each minor that
+# the module proxy serves, taken from the checksum-verified k8s.io/kubernetes module zips.
+K8S_SCHEMA_VERSIONS=(1.31.14 1.32.13 1.33.13 1.34.4 1.35.4)
+# kube-linter's go.mod says module golang.stackrox.io/kube-linter, a host the module proxy
+# refuses (403 "Go module host not permitted"). The proxy does serve the same release under
+# its GitHub path, github.com/stackrox/kube-linter@v0.8.3 (checksum database record
+# included), which `go install` rejects for the path mismatch: it is built from source
+# (build_module_source), as the main module.
 KUBE_LINTER_VERSION=0.8.3
 ACTIONLINT_VERSION=1.7.12
 # Prometheus v3.x.y is published as Go module version v0.3xx.y (v3.15.0 -> v0.315.0).
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
 
-ALL_TOOLS=(actionlint helm kubectl-validate jaeger prometheus otelcol)
+ALL_TOOLS=(actionlint helm kubectl-validate k8s-schemas kube-linter jaeger prometheus otelcol)
 
 # ---- environment -------------------------------------------------------------------------
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -150,8 +163,98 @@ build_kubectl_validate() {
 }
 
 build_kube_linter() {
-  go_install "$1" "golang.stackrox.io/kube-linter/cmd/kube-linter@v$KUBE_LINTER_VERSION" \
+  # Same flags as upstream's .goreleaser.yaml (-trimpath, -mod=readonly, -s -w, version -X).
+  build_module_source "$1/kube-linter" github.com/stackrox/kube-linter "v$KUBE_LINTER_VERSION" cmd/kube-linter \
     "-X golang.stackrox.io/kube-linter/internal/version.version=$KUBE_LINTER_VERSION"
+}
+
+# fetch_k8s_schema KUBECTL_VALIDATE ROOT VERSION: ROOT/<minor>/ with kubectl-validate's
+# --local-schemas layout (api/v1.json, apis/<group>/<version>.json), taken from
+# api/openapi-spec/v3 of the k8s.io/kubernetes module zip, unchanged. The module is
+# downloaded into a private module cache that is deleted afterwards (the extracted tree is
+# about 110 MB per version and nothing else needs it); GOSUMDB still verifies the zip.
+# <minor>/VERSION records module, version and checksum; it is also the idempotency stamp.
+fetch_k8s_schema() {
+  local kv=$1 root=$2 version=$3
+  local minor=${version%.*}
+  local dir="$root/$minor" stamp="k8s.io/kubernetes v$version"
+  if [[ -s $dir/api/v1.json && -s $dir/apis/apps/v1.json ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
+    log "k8s-schemas $version: already fetched"
+    return 0
+  fi
+  mkdir -p "$root"
+  local tmp start=$SECONDS json src f base rest
+  tmp=$(mktemp -d "$root/.tmp-$minor.XXXXXX")
+  chmod 755 "$tmp"
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
+  trap "rm -rf '$tmp'" EXIT
+  log "k8s-schemas $version: fetching k8s.io/kubernetes@v$version from the module proxy"
+  # -modcacherw: a plain rm -rf can delete the private module cache.
+  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "k8s.io/kubernetes@v$version") \
+    || die "go mod download k8s.io/kubernetes@v$version failed"
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/api/openapi-spec/v3
+  [[ -d $src ]] || die "k8s.io/kubernetes@v$version has no api/openapi-spec/v3"
+  mkdir -p "$tmp/out/api" "$tmp/out/apis"
+  # api__v1_openapi.json -> api/v1.json; apis__<group>__<version>_openapi.json ->
+  # apis/<group>/<version>.json. The discovery documents (api_openapi.json,
+  # apis__<group>_openapi.json, version_openapi.json, ...) are not schemas of objects.
+  for f in "$src"/*_openapi.json; do
+    base=$(basename "$f" _openapi.json)
+    case $base in
+      api__*) cp "$f" "$tmp/out/api/${base#api__}.json" ;;
+      apis__*__*)
+        rest=${base#apis__}
+        mkdir -p "$tmp/out/apis/${rest%%__*}"
+        cp "$f" "$tmp/out/apis/${rest%%__*}/${rest#*__}.json"
+        ;;
+    esac
+  done
+  chmod -R u+w,go+rX "$tmp/out"
+  printf '%s %s\n' "$stamp" "$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")" >"$tmp/out/VERSION"
+  rm -rf "$tmp/modcache"
+  [[ -s $tmp/out/api/v1.json && -s $tmp/out/apis/apps/v1.json ]] || die "k8s-schemas $version: api/v1.json or apis/apps/v1.json missing"
+  k8s_schema_smoke_test "$kv" "$tmp/out" "$tmp" || die "k8s-schemas $version: kubectl-validate smoke test failed"
+  rm -rf "$dir.old"
+  if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi
+  mv "$tmp/out" "$dir"
+  rm -rf "$dir.old" "$tmp"
+  trap - EXIT
+  log "k8s-schemas $version: fetched in $((SECONDS - start))s ($(find "$dir" -name '*.json' | wc -l) group-versions)"
+}
+
+# k8s_schema_smoke_test KUBECTL_VALIDATE SCHEMA_DIR SCRATCH: a valid Deployment passes, one with
+# replicas: "two" and one with an unknown field fail. --version "" matters: with a version
+# set, kubectl-validate also loads that version's embedded schemas and merges them under the
+# local ones (the default, 1.30, lets flowcontrol v1beta3 pass against 1.35), or, for a
+# version it does not embed, asks GitHub and fails (exit 2).
+k8s_schema_smoke_test() {
+  local kv=$1 schemas=$2 scratch=$3
+  local ok="$scratch/ok.yaml"
+  cat >"$ok" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: smoke}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: smoke}}
+  template:
+    metadata: {labels: {app: smoke}}
+    spec:
+      containers: [{name: smoke, image: "registry.invalid/smoke:1"}]
+YAML
+  sed 's/replicas: 2/replicas: "two"/' "$ok" >"$scratch/bad-type.yaml"
+  sed 's/replicas: 2/replicas: 2\n  replica: 2/' "$ok" >"$scratch/bad-field.yaml"
+  KUBECONFIG=/dev/null "$kv" --version "" --local-schemas "$schemas" "$ok" >/dev/null 2>&1 || return 1
+  if KUBECONFIG=/dev/null "$kv" --version "" --local-schemas "$schemas" "$scratch/bad-type.yaml" >/dev/null 2>&1; then return 1; fi
+  if KUBECONFIG=/dev/null "$kv" --version "" --local-schemas "$schemas" "$scratch/bad-field.yaml" >/dev/null 2>&1; then return 1; fi
+  rm -f "$ok" "$scratch/bad-type.yaml" "$scratch/bad-field.yaml"
+}
+
+install_k8s_schemas() {
+  local kv root="$CACHE_ROOT/k8s-schemas" version
+  kv=$(install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help)
+  for version in "${K8S_SCHEMA_VERSIONS[@]}"; do fetch_k8s_schema "$kv" "$root" "$version"; done
+  echo "$root"
 }
 
 build_actionlint() {
@@ -172,10 +275,11 @@ build_one() {
     jaeger) install_tool jaeger "$JAEGER_VERSION" jaeger build_jaeger version ;;
     helm) install_tool helm "$HELM_VERSION" helm build_helm version ;;
     kubectl-validate) install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help ;;
+    k8s-schemas) install_k8s_schemas ;;
     kube-linter) install_tool kube-linter "$KUBE_LINTER_VERSION" kube-linter build_kube_linter version ;;
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;
-    *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} kube-linter all)" ;;
+    *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} all)" ;;
   esac
 }
 
@@ -186,12 +290,11 @@ cold_warning() {
 }
 
 main() {
-  [[ $# -eq 1 ]] || die "usage: $0 otelcol|jaeger|helm|kubectl-validate|kube-linter|actionlint|prometheus|all"
+  [[ $# -eq 1 ]] || die "usage: $0 otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|all"
   command -v go >/dev/null || die "go is not on PATH"
   case $1 in
     all)
       cold_warning
-      log "kube-linter is not part of 'all': its module host golang.stackrox.io is not reachable through our module proxy"
       for tool in "${ALL_TOOLS[@]}"; do build_one "$tool"; done
       ;;
     otelcol) cold_warning; build_one otelcol ;;
