@@ -30,6 +30,15 @@ BIN := node_modules/.bin
 BUILD_TOOL := bash collector/build-tools.sh
 DEPS := node_modules/.package-lock.json
 VITEST := $(BIN)/vitest run --config test/vitest.config.ts
+# The tools the suites run, each overridable from the environment.
+TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
+	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
+	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
+	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
+	KUBECTL_VALIDATE_BIN="$${KUBECTL_VALIDATE_BIN:-$$($(BUILD_TOOL) kubectl-validate)}" \
+	K8S_SCHEMAS_DIR="$${K8S_SCHEMAS_DIR:-$$($(BUILD_TOOL) k8s-schemas)}" \
+	KUBE_LINTER_BIN="$${KUBE_LINTER_BIN:-$$($(BUILD_TOOL) kube-linter)}"
+HELM = "$${HELM_BIN:-$$($(BUILD_TOOL) helm)}"
 
 ##@ Everyday
 
@@ -77,10 +86,8 @@ dev: $(DEPS) ## Run the API (traced) against embedded Postgres (or DATABASE_URL)
 	node --import ./api/src/telemetry/preload.ts api/src/dev/dev.ts
 
 .PHONY: test
-test: lint $(DEPS) ## Typecheck, lint, and run every suite (real PostgreSQL, collector, Jaeger)
-	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
-	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
-	$(VITEST)
+test: lint $(DEPS) ## Typecheck, lint, and run every suite (real PostgreSQL, collector, Jaeger, Prometheus, helm)
+	$(TOOL_ENV) $(VITEST)
 
 .PHONY: lint
 lint: $(DEPS) ## Typecheck (tsc) and lint (eslint)
@@ -92,6 +99,27 @@ build: $(DEPS) ## Compile the API to api/dist (for the container image)
 	rm -rf api/dist
 	$(BIN)/tsc -p api/tsconfig.build.json
 	@echo "built api/dist: node api/dist/server.js serves, node api/dist/db/cli.js migrate migrates"
+
+##@ Kubernetes
+
+.PHONY: chart-lint
+chart-lint: ## helm lint --strict the chart with each example's values
+	@for values in charts/tracebridge/examples/*/values.yaml; do echo "== $$values"; $(HELM) lint --strict charts/tracebridge --values "$$values"; done
+
+.PHONY: chart-golden
+chart-golden: $(DEPS) ## Re-render examples/*/rendered/ after a deliberate chart change (review the diff)
+	HELM_BIN=$(HELM) node test/support/chart.ts update-golden
+
+.PHONY: chart-docs
+chart-docs: $(DEPS) ## Regenerate the values table of charts/tracebridge/README.md from values.schema.json
+	node test/support/chart-docs.ts
+
+# The example (or any values file) synth and deploy use.
+VALUES ?= charts/tracebridge/examples/kind/values.yaml
+
+.PHONY: synth
+synth: $(DEPS) ## Synthesize the cdk8s app into cdk8s/dist/ from VALUES (default: the kind example)
+	node cdk8s/src/main.ts --values $(VALUES) --out cdk8s/dist
 
 ##@ Database
 
