@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { assembleCollectorConfig, type Destination, type Yaml } from '../../collector/assemble.ts';
 import { jaegerTraces, startCollector, startJaeger, toolBinary, type Collector, type Jaeger } from '../support/backends.ts';
-import { chartDir, EXAMPLES, exampleValues, find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
+import { chartDir, dataOf, EXAMPLES, exampleValues, find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
@@ -24,6 +24,7 @@ import { startGrafanaCloudGateway, type GrafanaCloudGateway } from '../support/s
  */
 
 const run = promisify(execFile);
+const stderrOf = (error: unknown) => (error as { stderr?: string }).stderr ?? 'no stderr';
 
 interface ChartCollector {
   config: Record<string, Yaml>;
@@ -33,7 +34,7 @@ interface ChartCollector {
 }
 
 function collectorOf(objects: K8sObject[]): ChartCollector {
-  const configMap = find(objects, 'ConfigMap', 'tracebridge-collector') as K8sObject & { data: Record<string, string> };
+  const configMap = { data: dataOf(find(objects, 'ConfigMap', 'tracebridge-collector')) };
   const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!;
   const env: Record<string, string> = {};
   const secretRefs: Record<string, string> = {};
@@ -76,7 +77,7 @@ describe('the collector configuration of every example', () => {
       env: { PATH: process.env.PATH, ...env, ...credentials },
     }).then(
       () => 'valid',
-      (error: { stderr?: string }) => error.stderr ?? String(error),
+      (error: unknown) => stderrOf(error),
     );
     expect(result).toBe('valid');
   });
@@ -87,7 +88,7 @@ describe('the collector configuration of every example', () => {
     await writeFile(join(dir, 'config.yaml'), JSON.stringify(config));
     const failure = await run(toolBinary('OTELCOL_BIN'), ['validate', '--config', join(dir, 'config.yaml')], { env: { PATH: process.env.PATH, ...env } }).then(
       () => '',
-      (error: { stderr?: string }) => error.stderr ?? '',
+      (error: unknown) => stderrOf(error),
     );
     expect(failure).toMatch(/api.key/i);
   });
@@ -147,7 +148,7 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
       API_SCRAPE_INTERVAL: '1s',
     };
     // startCollector binds the receivers, health and metrics to free loopback ports itself.
-    const { OTLP_GRPC_ENDPOINT: _g, OTLP_HTTP_ENDPOINT: _h, COLLECTOR_HEALTH_ENDPOINT: _c, COLLECTOR_METRICS_HOST: _m, COLLECTOR_METRICS_PORT: _p, ...rest } = chart.env;
+    const rest = Object.fromEntries(Object.entries(chart.env).filter(([name]) => !/^(OTLP_(GRPC|HTTP)_ENDPOINT|COLLECTOR_(HEALTH_ENDPOINT|METRICS_HOST|METRICS_PORT))$/.test(name)));
     collector = await startCollector(chart.config, { ...rest, ...credentials, ...loopback }, (config) => {
       // The Datadog site's intake hosts are the one endpoint that is not an env reference.
       const datadog = (config.exporters as Record<string, Record<string, Yaml>>).datadog!;
@@ -163,14 +164,14 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
   }, 90_000);
 
   afterAll(async () => {
-    await api?.stop();
-    await collector?.stop();
-    await new Promise((resolve) => intake?.close(resolve));
-    await gateway?.process.stop();
-    await grafanaSink?.close();
-    await otlpSink?.close();
-    await jaeger?.stop();
-    await database?.drop();
+    await api.stop();
+    await collector.stop();
+    await new Promise((resolve) => intake.close(resolve));
+    await gateway.process.stop();
+    await grafanaSink.close();
+    await otlpSink.close();
+    await jaeger.stop();
+    await database.drop();
   });
 
   it('the chart env is what the test ran with, apart from endpoints', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { toolBinary } from '../support/backends.ts';
-import { find, podSpecs, renderExample, type Container, type K8sObject } from '../support/chart.ts';
+import { dataOf, find, podSpecs, renderExample, type Container, type K8sObject } from '../support/chart.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
@@ -73,7 +73,7 @@ describe('the API as the chart runs it', () => {
     // The database URL the chart renders has no password; the password comes as PGPASSWORD.
     const url = new URL(database.url);
     const password = decodeURIComponent(url.password);
-    const database_ = (env: Record<string, string>) => {
+    const database_ = (env: Record<string, string>): Record<string, string> => {
       const rendered = new URL(env.DATABASE_URL!);
       expect(rendered.password).toBe('');
       rendered.host = url.host;
@@ -102,9 +102,9 @@ describe('the API as the chart runs it', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await api?.stop();
-    await receiver?.close();
-    await database?.drop();
+    await api.stop();
+    await receiver.close();
+    await database.drop();
   });
 
   it('the chart points the collector at the OTLP port of its Service', () => {
@@ -131,7 +131,7 @@ describe('the API as the chart runs it', () => {
 
   it('Prometheus finds /metrics on the port named "metrics", as the scrape config and the collector expect', async () => {
     const scrape = parse(
-      (find(objects, 'ConfigMap', 'tracebridge-prometheus') as K8sObject & { data: Record<string, string> }).data['prometheus.yml']!,
+      dataOf(find(objects, 'ConfigMap', 'tracebridge-prometheus'))['prometheus.yml']!,
     ) as { scrape_configs: { job_name: string; metrics_path?: string; relabel_configs: { regex?: string }[] }[] };
     const job = scrape.scrape_configs.find((j) => j.job_name === 'tracebridge-api')!;
     expect(job.metrics_path ?? '/metrics').toBe('/metrics');
@@ -163,7 +163,7 @@ describe('the collector and Jaeger as the chart runs them', () => {
   /** Runs a backend with the chart's args and env, its listen addresses moved to free ports. */
   async function probeBackend(name: string, binaryVariable: 'OTELCOL_BIN' | 'JAEGER_BIN', configMapKey: string) {
     const c = container('Deployment', name);
-    const config = (find(objects, 'ConfigMap', name) as K8sObject & { data: Record<string, string> }).data[configMapKey]!;
+    const config = dataOf(find(objects, 'ConfigMap', name))[configMapKey]!;
     const dir = await mkdtemp(join(tmpdir(), 'tracebridge-contract-'));
     await writeFile(join(dir, 'config.yaml'), config);
     const env = plainEnv(c);

@@ -86,7 +86,7 @@ export async function renderError(options: RenderOptions): Promise<string> {
   throw new Error(`helm template succeeded with ${JSON.stringify(options)}`);
 }
 
-export function find(objects: Rendered['objects'], kind: string, name: string): K8sObject & { source: string } {
+export function find<T extends K8sObject>(objects: readonly T[], kind: string, name: string): T {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`no ${kind} ${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   return found;
@@ -116,6 +116,9 @@ export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }
     return template ? [{ owner, spec: template.spec }] : [];
   });
 }
+
+/** A ConfigMap's or Secret's data. */
+export const dataOf = (object: K8sObject): Record<string, string> => (object.data ?? {}) as Record<string, string>;
 
 // ---- golden files ----------------------------------------------------------------------------
 
