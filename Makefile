@@ -25,6 +25,7 @@ export PATH := $(NODE_HOME)/bin:$(PATH)
 endif
 
 BIN := node_modules/.bin
+comma := ,
 # Pinned Go tools (collector, Jaeger, helm, ...) built from Go modules into $(CACHE_DIR)/tools;
 # prints the binary's path. Override any with OTELCOL_BIN, JAEGER_BIN, HELM_BIN, ...
 BUILD_TOOL := bash collector/build-tools.sh
@@ -37,14 +38,15 @@ TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
 	KUBECTL_VALIDATE_BIN="$${KUBECTL_VALIDATE_BIN:-$$($(BUILD_TOOL) kubectl-validate)}" \
 	K8S_SCHEMAS_DIR="$${K8S_SCHEMAS_DIR:-$$($(BUILD_TOOL) k8s-schemas)}" \
-	KUBE_LINTER_BIN="$${KUBE_LINTER_BIN:-$$($(BUILD_TOOL) kube-linter)}"
+	KUBE_LINTER_BIN="$${KUBE_LINTER_BIN:-$$($(BUILD_TOOL) kube-linter)}" \
+	ACTIONLINT_BIN="$${ACTIONLINT_BIN:-$$($(BUILD_TOOL) actionlint)}"
 HELM = "$${HELM_BIN:-$$($(BUILD_TOOL) helm)}"
 
 ##@ Everyday
 
 .PHONY: help
 help: ## Show this list
-	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "  Node: $(if $(NODE_TARGET),$(NODE_VERSION) from $(NODE_HOME) (system node $(or $(SYSTEM_NODE_VERSION),none) is older than $(NODE_MIN)),system node $(SYSTEM_NODE_VERSION))"
 
@@ -120,6 +122,102 @@ VALUES ?= charts/tracebridge/examples/kind/values.yaml
 .PHONY: synth
 synth: $(DEPS) ## Synthesize the cdk8s app into cdk8s/dist/ from VALUES (default: the kind example)
 	node cdk8s/src/main.ts --values $(VALUES) --out cdk8s/dist
+
+##@ kind (needs docker, kind, kubectl, helm)
+
+KIND_CLUSTER ?= tracebridge
+KIND_CONFIG := charts/kind/cluster.yaml
+RELEASE ?= tracebridge
+NAMESPACE ?= tracebridge
+APP_VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null)
+IMAGE ?= tracebridge/api:$(APP_VERSION)
+# The chart's resource prefix for RELEASE (the chart's fullname rule).
+FULLNAME := $(if $(findstring tracebridge,$(RELEASE)),$(RELEASE),$(RELEASE)-tracebridge)
+# need TOOL HINT: fail with what to install when TOOL is missing.
+need = command -v $(1) >/dev/null 2>&1 || { echo "tracebridge: '$(1)' is not installed; $(2)" >&2; exit 1; }
+NEED_DOCKER = $(call need,docker,install Docker: https://docs.docker.com/get-docker/)
+NEED_KIND = $(call need,kind,install kind: https://kind.sigs.k8s.io/docs/user/quick-start/\#installation)
+NEED_KUBECTL = $(call need,kubectl,install kubectl: https://kubernetes.io/docs/tasks/tools/)
+NEED_HELM = $(call need,helm,install helm 3.8+: https://helm.sh/docs/intro/install/)
+PORT_FORWARD = $(NEED_KUBECTL); echo "forwarding http://localhost:$(2) (Ctrl-C stops)"; kubectl -n $(NAMESPACE) port-forward svc/$(FULLNAME)-$(1) $(2):$(3)
+
+.PHONY: kind-up
+kind-up: ## Create the kind cluster KIND_CLUSTER (default tracebridge) from charts/kind/cluster.yaml
+	@$(NEED_DOCKER); $(NEED_KIND)
+	@if kind get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then echo "kind cluster $(KIND_CLUSTER) already exists"; \
+	else kind create cluster --name $(KIND_CLUSTER) --config $(KIND_CONFIG) --wait 120s; fi
+
+.PHONY: kind-down
+kind-down: ## Delete the kind cluster
+	@$(NEED_KIND)
+	kind delete cluster --name $(KIND_CLUSTER)
+
+.PHONY: image
+image: ## Build the API image IMAGE (default tracebridge/api:<version>) from api/Dockerfile
+	@$(NEED_DOCKER)
+	docker build -f api/Dockerfile -t $(IMAGE) .
+
+.PHONY: kind-load
+kind-load: ## Load IMAGE into the kind cluster's node
+	@$(NEED_KIND)
+	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+
+.PHONY: deploy
+deploy: ## helm upgrade --install the chart with VALUES (default: the kind example) and wait
+	@$(NEED_HELM); $(NEED_KUBECTL)
+	helm upgrade --install $(RELEASE) charts/tracebridge --namespace $(NAMESPACE) --create-namespace \
+	  --values $(VALUES) --set api.image.repository=$(firstword $(subst :, ,$(IMAGE))) --set api.image.tag=$(lastword $(subst :, ,$(IMAGE))) \
+	  --wait --timeout 5m
+
+.PHONY: undeploy
+undeploy: ## helm uninstall the release (the PostgreSQL volume and password Secret are kept)
+	@$(NEED_HELM)
+	helm uninstall $(RELEASE) --namespace $(NAMESPACE)
+	@echo "kept: PVC data-$(FULLNAME)-postgresql-0 and Secret $(FULLNAME)-postgresql (delete them to start from an empty database)"
+
+.PHONY: port-forward-jaeger
+port-forward-jaeger: ## Jaeger UI on http://localhost:16686
+	@$(call PORT_FORWARD,jaeger,16686,16686)
+
+.PHONY: port-forward-grafana
+port-forward-grafana: ## Grafana on http://localhost:3000 (user admin; password: make grafana-password)
+	@$(call PORT_FORWARD,grafana,3000,3000)
+
+.PHONY: port-forward-api
+port-forward-api: ## The API on http://localhost:8000 (docs at /docs)
+	@$(call PORT_FORWARD,api,8000,8000)
+
+.PHONY: port-forward-prometheus
+port-forward-prometheus: ## Prometheus on http://localhost:9090
+	@$(call PORT_FORWARD,prometheus,9090,9090)
+
+.PHONY: grafana-password
+grafana-password: ## Print Grafana's generated admin password
+	@$(NEED_KUBECTL)
+	@kubectl -n $(NAMESPACE) get secret $(FULLNAME)-grafana -o jsonpath='{.data.admin-password}' | base64 -d; echo
+
+.PHONY: status
+status: ## Pods, services and the release's status
+	@$(NEED_KUBECTL); $(NEED_HELM)
+	kubectl -n $(NAMESPACE) get pods,services,deployments,statefulsets -l app.kubernetes.io/instance=$(RELEASE) -o wide
+	helm status $(RELEASE) --namespace $(NAMESPACE) --show-resources=false
+
+.PHONY: logs
+logs: ## Recent logs of every pod of the release (COMPONENT=api|collector|jaeger|... for one)
+	@$(NEED_KUBECTL)
+	kubectl -n $(NAMESPACE) logs -l app.kubernetes.io/instance=$(RELEASE)$(if $(COMPONENT),$(comma)app.kubernetes.io/component=$(COMPONENT)) \
+	  --all-containers --prefix --tail=200 --max-log-requests=20
+
+.PHONY: demo-k8s
+demo-k8s: ## Drive the demo requests through port-forwarded API and Jaeger, then print the trace
+	@$(NEED_KUBECTL)
+	@set -e; \
+	kubectl -n $(NAMESPACE) port-forward svc/$(FULLNAME)-api 8000:8000 >/dev/null & api=$$!; \
+	kubectl -n $(NAMESPACE) port-forward svc/$(FULLNAME)-jaeger 16686:16686 >/dev/null & jaeger=$$!; \
+	trap 'kill $$api $$jaeger 2>/dev/null' EXIT; \
+	for i in $$(seq 1 30); do curl -fsS -o /dev/null http://127.0.0.1:8000/readyz && curl -fsS -o /dev/null http://127.0.0.1:16686/api/services && break; sleep 1; done; \
+	make --no-print-directory demo
+
 
 ##@ Database
 
