@@ -27,9 +27,10 @@ export function runProcess(
   env: Record<string, string>,
   /** Called with each chunk of output as it arrives (the stack prints it with a prefix). */
   onOutput?: (chunk: string) => void,
+  cwd: string = repoRoot,
 ): ManagedProcess {
   const child = spawn(command, args, {
-    cwd: repoRoot,
+    cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
   });
   let out = '';
