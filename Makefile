@@ -12,6 +12,8 @@ MAKEFLAGS += --no-print-directory
 
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tracebridge
 NODE_VERSION := 24.21.0
+# Where make up keeps its pid file (make down reads it).
+STACK_DIR ?= $(CACHE_DIR)/stack
 NODE_MIN := 22.15.0
 
 SYSTEM_NODE_VERSION := $(shell node -p process.versions.node 2>/dev/null)
@@ -56,11 +58,11 @@ up: $(DEPS) ## Run the whole stack on loopback: Postgres, Jaeger, collector, tra
 	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
 	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
-	node api/src/dev/stack.ts
+	STACK_DIR="$(STACK_DIR)" node api/src/dev/stack.ts
 
 .PHONY: down
 down: ## Stop the stack started by make up
-	@pidfile="$(CACHE_DIR)/stack/stack.pid"; \
+	@pidfile="$(STACK_DIR)/stack.pid"; \
 	if [ -f "$$pidfile" ] && kill -0 "$$(cat "$$pidfile")" 2>/dev/null; then \
 	  kill -TERM "$$(cat "$$pidfile")"; \
 	  while kill -0 "$$(cat "$$pidfile" 2>/dev/null)" 2>/dev/null; do sleep 0.2; done; echo "stack stopped"; \

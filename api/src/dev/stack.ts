@@ -28,7 +28,8 @@ const prefixed = (name: string) => (chunk: string) => {
   }
 };
 
-const stateDir = join(env.XDG_CACHE_HOME || join(env.HOME ?? '/tmp', '.cache'), 'tracebridge', 'stack');
+// STACK_DIR comes from the Makefile (make down reads the same pid file).
+const stateDir = env.STACK_DIR || join(env.XDG_CACHE_HOME || join(env.HOME ?? '/tmp', '.cache'), 'tracebridge', 'stack');
 const pidFile = join(stateDir, 'stack.pid');
 
 async function main(): Promise<void> {
