@@ -41,7 +41,8 @@ TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	KUBECTL_VALIDATE_BIN="$${KUBECTL_VALIDATE_BIN:-$$($(BUILD_TOOL) kubectl-validate)}" \
 	K8S_SCHEMAS_DIR="$${K8S_SCHEMAS_DIR:-$$($(BUILD_TOOL) k8s-schemas)}" \
 	KUBE_LINTER_BIN="$${KUBE_LINTER_BIN:-$$($(BUILD_TOOL) kube-linter)}" \
-	ACTIONLINT_BIN="$${ACTIONLINT_BIN:-$$($(BUILD_TOOL) actionlint)}"
+	ACTIONLINT_BIN="$${ACTIONLINT_BIN:-$$($(BUILD_TOOL) actionlint)}" \
+	PROMTOOL_BIN="$${PROMTOOL_BIN:-$$($(BUILD_TOOL) promtool)}"
 HELM = "$${HELM_BIN:-$$($(BUILD_TOOL) helm)}"
 
 ##@ Everyday

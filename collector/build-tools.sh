@@ -7,7 +7,7 @@
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/k8s-schemas/<minor>/{api,apis}/...
 #
-# Usage: collector/build-tools.sh otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|all
+# Usage: collector/build-tools.sh otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|promtool|all
 #
 # Idempotent: a tool whose binary is already in place and answers its version command is
 # skipped. Each tool is built in a temporary directory inside the cache and renamed into
@@ -47,7 +47,7 @@ ACTIONLINT_VERSION=1.7.12
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
 
-ALL_TOOLS=(actionlint helm kubectl-validate k8s-schemas kube-linter jaeger prometheus otelcol)
+ALL_TOOLS=(actionlint helm kubectl-validate k8s-schemas kube-linter jaeger prometheus promtool otelcol)
 
 # ---- environment -------------------------------------------------------------------------
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -269,6 +269,12 @@ build_prometheus() {
     "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildUser=tracebridge"
 }
 
+build_promtool() {
+  # Checks the chart's Prometheus configuration offline (promtool check config).
+  build_module_source "$1/promtool" github.com/prometheus/prometheus "$PROMETHEUS_MODULE_VERSION" cmd/promtool \
+    "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildUser=tracebridge"
+}
+
 build_one() {
   case $1 in
     otelcol) install_tool otelcol "$OTELCOL_VERSION" otelcol-tracebridge build_otelcol --version ;;
@@ -279,6 +285,7 @@ build_one() {
     kube-linter) install_tool kube-linter "$KUBE_LINTER_VERSION" kube-linter build_kube_linter version ;;
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;
+    promtool) install_tool promtool "$PROMETHEUS_VERSION" promtool build_promtool --version ;;
     *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} all)" ;;
   esac
 }
@@ -290,7 +297,7 @@ cold_warning() {
 }
 
 main() {
-  [[ $# -eq 1 ]] || die "usage: $0 otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|all"
+  [[ $# -eq 1 ]] || die "usage: $0 otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|promtool|all"
   command -v go >/dev/null || die "go is not on PATH"
   case $1 in
     all)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLES, renderExample } from '../support/chart.ts';
+import { dataOf, EXAMPLES, find, renderExample } from '../support/chart.ts';
 import { KUBERNETES_VERSIONS, kubeLint, kubectlValidate } from '../support/manifests.ts';
 
 /**
@@ -56,5 +56,27 @@ describe('kube-linter', () => {
     const result = await kubeLint(bad);
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/check: no-read-only-root-fs/);
+  });
+});
+
+describe('promtool check config', () => {
+  const promtool = () => {
+    const path = process.env.PROMTOOL_BIN;
+    if (!path) throw new Error('PROMTOOL_BIN is not set: run the suites with `make test`, which builds the tools');
+    return path;
+  };
+
+  it.each(EXAMPLES)("examples/%s: the in-cluster Prometheus configuration is valid", async (example) => {
+    const config = dataOf(find((await renderExample(example)).objects, 'ConfigMap', 'tracebridge-prometheus'))['prometheus.yml']!;
+    const file = join(dir, `prometheus-${example}.yml`);
+    await writeFile(file, config);
+    const { stdout } = await run(promtool(), ['check', 'config', file]);
+    expect(stdout).toContain('SUCCESS');
+  });
+
+  it('and rejects an invalid one', async () => {
+    const file = join(dir, 'prometheus-bad.yml');
+    await writeFile(file, 'scrape_configs:\n  - job_name: x\n    kubernetes_sd_configs:\n      - role: pods\n');
+    await expect(run(promtool(), ['check', 'config', file])).rejects.toThrow();
   });
 });
