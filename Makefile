@@ -126,6 +126,21 @@ VALUES ?= charts/tracebridge/examples/kind/values.yaml
 synth: $(DEPS) ## Synthesize the cdk8s app into cdk8s/dist/ from VALUES (default: the kind example)
 	node cdk8s/src/main.ts --values $(VALUES) --out cdk8s/dist
 
+# Server-side apply of cdk8s/dist/tracebridge.k8s.yaml into the namespace it names (created if
+# missing). The generated passwords (generated-secrets.k8s.yaml) are only created, never
+# applied: an existing Secret is kept, so a redeploy never rotates a live password.
+.PHONY: deploy-cdk8s
+deploy-cdk8s: synth ## Apply the cdk8s synth to the current kubectl context (server-side); generated passwords only when absent
+	@$(NEED_KUBECTL)
+	@dist=cdk8s/dist; ns=$$(awk '/^  namespace: /{print $$2; exit}' "$$dist/tracebridge.k8s.yaml"); \
+	kubectl get namespace "$$ns" >/dev/null 2>&1 || kubectl create namespace "$$ns"; \
+	if [ -f "$$dist/generated-secrets.k8s.yaml" ]; then \
+	  out=$$(kubectl create -f "$$dist/generated-secrets.k8s.yaml" 2>&1) || \
+	    if grep -qv '(AlreadyExists)' <<<"$$out"; then echo "$$out" >&2; exit 1; fi; \
+	  sed -E 's/^Error from server \(AlreadyExists\).* secrets "([^"]+)" already exists$$/secret\/\1 kept (it exists; its password stays)/' <<<"$$out"; \
+	fi; \
+	kubectl apply --server-side --field-manager=tracebridge-cdk8s -f "$$dist/tracebridge.k8s.yaml"
+
 ##@ kind (needs docker, kind, kubectl, helm)
 
 KIND_CLUSTER ?= tracebridge

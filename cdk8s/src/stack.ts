@@ -44,6 +44,8 @@ export class TracebridgeStack extends Construct {
   readonly context: StackContext;
   /** The prefix of every object's name (the chart's tracebridge.fullname). */
   readonly fullname: string;
+  /** Where other workloads send OTLP/gRPC: the collector's Service, fully qualified. */
+  readonly otlpGrpcEndpoint: string;
   readonly api: Api;
   readonly collector: Collector;
   readonly postgresql?: Postgresql;
@@ -64,6 +66,7 @@ export class TracebridgeStack extends Construct {
     const context: StackContext = { values: this.values, release, namespace, chart: chartInfo() };
     this.context = context;
     this.fullname = fullname(context);
+    this.otlpGrpcEndpoint = `http://${this.fullname}-collector.${namespace}.svc:4317`;
     const secrets = { context, secretsScope: props.secretsScope, generatePassword: props.generatePassword };
     const v = this.values;
 

@@ -1,0 +1,334 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { platformApp } from '../../cdk8s/examples/embed.ts';
+import { resolveValues, TracebridgeStack, ValuesError } from '../../cdk8s/src/index.ts';
+import { App, Chart } from 'cdk8s';
+import { EXAMPLES, find, parseManifest, podSpecs, type K8sObject } from '../support/chart.ts';
+import { MAIN_FILE, SECRETS_FILE, synth, synthError, synthExample, type Synth } from '../support/cdk8s.ts';
+import { KUBERNETES_VERSIONS, kubeLint, kubectlValidate } from '../support/manifests.ts';
+import { repoRoot } from '../support/process.ts';
+
+/**
+ * The cdk8s app on its own: what `make synth` writes, valid Kubernetes 1.31–1.35 that passes
+ * kube-linter, a snapshot of the default example, the generated passwords kept apart,
+ * `make deploy-cdk8s` against a recording kubectl, and the constructs used from another app.
+ */
+
+const run = promisify(execFile);
+const synths = new Map<string, Synth>();
+/** Each example's two files as one stream, for the validators. */
+const streams = new Map<string, string>();
+
+const joinFiles = (s: Synth) =>
+  [MAIN_FILE, SECRETS_FILE]
+    .filter((f) => existsSync(join(s.dir, f)))
+    .map((f) => readFileSync(join(s.dir, f), 'utf8'))
+    .join('---\n');
+
+beforeAll(async () => {
+  await Promise.all(
+    EXAMPLES.map(async (example) => {
+      const s = await synthExample(example);
+      synths.set(example, s);
+      const file = join(s.dir, 'all.yaml');
+      writeFileSync(file, joinFiles(s));
+      streams.set(example, file);
+    }),
+  );
+});
+
+describe('cdk8s synth output', () => {
+  it('the CLI says what it wrote: everything to apply, and the generated Secrets apart', () => {
+    const s = synths.get('kind')!;
+    expect(s.stdout).toMatch(/tracebridge\.k8s\.yaml: 22 objects \(kubectl apply --server-side\)/);
+    expect(s.stdout).toMatch(/generated-secrets\.k8s\.yaml: 2 generated Secrets \(created only when absent\)/);
+    expect(s.secrets.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Secret/tracebridge-postgresql', 'Secret/tracebridge-grafana']);
+    expect(s.objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  const cases = EXAMPLES.flatMap((example) => KUBERNETES_VERSIONS.map((version) => [example, version] as const));
+  it.each(cases)('examples/%s is valid on Kubernetes %s (kubectl-validate)', async (example, version) => {
+    expect(await kubectlValidate(streams.get(example)!, version)).toEqual({ ok: true, output: expect.any(String) as string });
+  });
+
+  it.each(EXAMPLES)('examples/%s passes kube-linter', async (example) => {
+    const result = await kubeLint(streams.get(example)!);
+    expect(result.output).toContain('No lint errors found');
+    expect(result.ok).toBe(true);
+  });
+
+  it('the validators reject what they should in synth output too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-bad-'));
+    const text = readFileSync(streams.get('kind')!, 'utf8');
+    const badSchema = join(dir, 'schema.yaml');
+    writeFileSync(badSchema, text.replace('revisionHistoryLimit: 3', 'revisionHistoryLimit: three'));
+    const validated = await kubectlValidate(badSchema, '1.35');
+    expect(validated.ok).toBe(false);
+    expect(validated.output).toMatch(/revisionHistoryLimit/);
+    const badLint = join(dir, 'lint.yaml');
+    writeFileSync(badLint, text.replace(/readOnlyRootFilesystem: true/g, 'readOnlyRootFilesystem: false'));
+    const linted = await kubeLint(badLint);
+    expect(linted.ok).toBe(false);
+    expect(linted.output).toMatch(/check: no-read-only-root-fs/);
+  });
+
+  it.each(EXAMPLES)('examples/%s: every pod is Pod Security "restricted", with requests and limits from the values', (example) => {
+    for (const { owner, spec } of podSpecs(synths.get(example)!.objects)) {
+      expect(spec.securityContext, owner).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        expect(c.securityContext, `${owner} ${c.name}`).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(Object.keys(c.resources?.requests ?? {}).sort(), `${owner} ${c.name}`).toEqual(['cpu', 'memory']);
+      }
+    }
+  });
+
+  it('no cdk8s-plus defaults: kind-sized requests (< 1 CPU, < 2 GiB in all), one replica each, no hash suffixes', () => {
+    const objects = synths.get('kind')!.objects;
+    const cpu = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
+    const mib = (q: string) => Number(q.replace(/[MG]i$/, '')) * (q.endsWith('Gi') ? 1024 : 1);
+    let cpus = 0;
+    let memory = 0;
+    for (const { spec } of podSpecs(objects)) {
+      for (const c of spec.containers) {
+        cpus += cpu(c.resources!.requests!.cpu!);
+        memory += mib(c.resources!.requests!.memory!);
+      }
+    }
+    expect(cpus).toBeLessThan(1);
+    expect(memory).toBeLessThan(2048);
+    for (const o of objects.filter((x) => ['Deployment', 'StatefulSet'].includes(x.kind))) expect((o.spec as { replicas: number }).replicas, o.metadata.name).toBe(1);
+    for (const o of objects) expect(o.metadata.name).toMatch(/^tracebridge-[a-z]+(-[a-z]+)?$/);
+    expect(JSON.stringify(objects)).not.toContain('cdk8s.io/');
+  });
+
+  it('the default example matches its snapshot (passwords and dashboard bodies elided)', async () => {
+    const s = synths.get('kind')!;
+    const docs = [...s.objects, ...s.secrets].map((o) => stringify(elide(o), { lineWidth: 0 }));
+    await expect(docs.join('---\n')).toMatchFileSnapshot('__snapshots__/kind.k8s.yaml');
+  });
+});
+
+/**
+ * For the snapshot: generated passwords change every run, and the dashboards are the chart's
+ * files (the parity suite holds them byte-identical), so they are named, not copied.
+ */
+function elide(object: K8sObject): K8sObject {
+  const o = structuredClone(object);
+  if (o.kind === 'Secret') o.data = Object.fromEntries(Object.keys(o.data as object).map((k) => [k, '<generated>']));
+  if (o.kind === 'ConfigMap' && o.metadata.name.endsWith('-grafana-dashboards')) {
+    // Also their names: dashboards are added in the chart without touching the cdk8s app.
+    const data = Object.entries(o.data as Record<string, string>).filter(([file]) => !file.endsWith('.json'));
+    o.data = Object.fromEntries([...data, ['*.json', '<charts/tracebridge/files/dashboards/*.json>']]);
+  }
+  const annotations = (o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations;
+  if (annotations?.['checksum/dashboards']) annotations['checksum/dashboards'] = '<sha256 of the dashboards>';
+  return o;
+}
+
+describe('generated passwords', () => {
+  it('are 32 random alphanumerics, new on each synth, in their own file', async () => {
+    const again = await synthExample('kind');
+    const password = (s: Synth, name: string, key: string) => Buffer.from((find(s.secrets, 'Secret', name).data as Record<string, string>)[key]!, 'base64').toString();
+    for (const [name, key] of [
+      ['tracebridge-postgresql', 'password'],
+      ['tracebridge-grafana', 'admin-password'],
+    ] as const) {
+      expect(password(synths.get('kind')!, name, key)).toMatch(/^[A-Za-z0-9]{32}$/);
+      expect(password(again, name, key)).not.toBe(password(synths.get('kind')!, name, key));
+    }
+  });
+
+  it('are not generated when existingSecrets are given, and then there is no secrets file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-'));
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, stringify({ postgresql: { existingSecret: 'pg' }, grafana: { existingSecret: 'grafana-admin' } }));
+    const s = await synth({ valuesFiles: [file] });
+    expect(existsSync(join(s.dir, SECRETS_FILE))).toBe(false);
+    expect(s.stdout).not.toContain(SECRETS_FILE);
+    expect(find(s.objects, 'StatefulSet', 'tracebridge-postgresql')).toBeDefined();
+  });
+});
+
+describe('values', () => {
+  it('are merged the way helm merges them: maps merge, lists and scalars replace, null deletes a default', () => {
+    const values = resolveValues(
+      { api: { pool: { max: 20 } }, imagePullSecrets: [{ name: 'a' }, { name: 'b' }] },
+      { api: { pool: { acquireTimeoutMs: 500 } }, imagePullSecrets: [{ name: 'c' }] },
+    );
+    expect(values.api.pool).toEqual({ max: 20, acquireTimeoutMs: 500, statementTimeoutMs: 10000 });
+    expect(values.imagePullSecrets).toEqual([{ name: 'c' }]);
+    expect(resolveValues({ api: { podAnnotations: { a: 'b' } } }, { api: { podAnnotations: null } }).api.podAnnotations).toBeUndefined();
+  });
+
+  it('are refused with every schema violation by path, or with the chart\'s own message', () => {
+    expect(() => resolveValues({ api: { replicas: -1, logLevel: 'loud' as never } })).toThrow(ValuesError);
+    try {
+      resolveValues({ api: { replicas: -1, logLevel: 'loud' as never } });
+    } catch (error) {
+      expect((error as ValuesError).problems).toEqual([
+        "values don't meet the schema: api.replicas: must be >= 0",
+        'values don\'t meet the schema: api.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"',
+      ]);
+    }
+    expect(() => resolveValues({ grafana: { enabled: true }, prometheus: { enabled: false } })).toThrow(
+      'grafana.enabled=true needs prometheus.enabled=true: the dashboards query the in-cluster Prometheus',
+    );
+  });
+
+  it('the CLI exits 2 on bad values, a missing file or a bad flag, saying why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'api:\n  samplingRatio: 2\n');
+    const bad = await synthError({ valuesFiles: [file] });
+    expect(bad).toEqual({ code: 2, stderr: `cdk8s: invalid values (${file}):\n  - values don't meet the schema: api.samplingRatio: must be <= 1\n` });
+    expect(await synthError({ valuesFiles: [join(dir, 'missing.yaml')] })).toMatchObject({ code: 2, stderr: expect.stringMatching(/ENOENT.*missing\.yaml/) as string });
+    const flag = await run(process.execPath, ['cdk8s/src/main.ts', '--value', file], { cwd: repoRoot }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(flag).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option '--value'[\s\S]*usage: node cdk8s\/src\/main\.ts --values/) as string });
+  });
+
+  it('release names follow helm\'s rule', async () => {
+    expect(await synthError({ release: 'Bad_Name' })).toMatchObject({ code: 2, stderr: expect.stringContaining('release name "Bad_Name"') as string });
+  });
+});
+
+describe('the constructs from another cdk8s app (cdk8s/examples/embed.ts)', () => {
+  it('synthesizes the stack inside a platform chart, in its namespace, with its own objects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-embed-'));
+    platformApp(dir).synth();
+    const platform = parseManifest(readFileSync(join(dir, 'platform.k8s.yaml'), 'utf8'));
+    const secrets = parseManifest(readFileSync(join(dir, 'platform-secrets.k8s.yaml'), 'utf8'));
+    expect(secrets.map((o) => o.metadata.name).sort()).toEqual(['obs-tracebridge-grafana', 'obs-tracebridge-postgresql']);
+    for (const o of [...platform, ...secrets]) expect(o.metadata.namespace).toBe('platform');
+    expect(find(platform, 'ConfigMap', 'otel-settings').data).toEqual({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://obs-tracebridge-collector.platform.svc:4317',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    });
+    const api = podSpecs([find(platform, 'Deployment', 'obs-tracebridge-api')])[0]!.spec.containers[0]!;
+    expect(api.env).toContainEqual({ name: 'DEPLOYMENT_ENVIRONMENT', value: 'staging' });
+    expect(platform.filter((o) => o.kind === 'NetworkPolicy')).toHaveLength(5);
+    const all = join(dir, 'all.yaml');
+    writeFileSync(all, `${readFileSync(join(dir, 'platform.k8s.yaml'), 'utf8')}---\n${readFileSync(join(dir, 'platform-secrets.k8s.yaml'), 'utf8')}`);
+    expect((await kubectlValidate(all, '1.35')).ok).toBe(true);
+  });
+
+  it('runs as documented: node cdk8s/examples/embed.ts <outdir>', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-embed-'));
+    await run(process.execPath, ['cdk8s/examples/embed.ts', dir], { cwd: repoRoot });
+    expect(existsSync(join(dir, 'platform.k8s.yaml'))).toBe(true);
+  });
+
+  it('refuses values the chart refuses, at construction', () => {
+    const chart = new Chart(new App(), 'c');
+    expect(() => new TracebridgeStack(chart, 's', { values: { destinations: { jaeger: { enabled: false } } } })).toThrow(/no destination enabled/);
+  });
+});
+
+describe('make synth and make deploy-cdk8s', () => {
+  /** A kubectl that records its calls and keeps created namespaces and Secrets in a directory. */
+  function fakeKubectl(): { bin: string; log: string; state: string } {
+    const bin = mkdtempSync(join(tmpdir(), 'tracebridge-kubectl-'));
+    const state = join(bin, 'state');
+    const log = join(bin, 'calls.log');
+    writeFileSync(
+      join(bin, 'kubectl'),
+      `#!/usr/bin/env bash
+echo "$*" >> "${log}"
+mkdir -p "${state}"
+case "$1 $2" in
+  "get namespace") [ -f "${state}/ns-$3" ] ;;
+  "create namespace") touch "${state}/ns-$3"; echo "namespace/$3 created" ;;
+  "create -f")
+    if [ -n "\${FAKE_KUBECTL_FORBIDDEN:-}" ]; then echo 'Error from server (Forbidden): secrets is forbidden' >&2; exit 1; fi
+    rc=0
+    for name in $(awk '/^kind: Secret/{s=1} s && /^  name: /{print $2; s=0}' "$3"); do
+      if [ -f "${state}/secret-$name" ]; then echo "Error from server (AlreadyExists): error when creating \\"$3\\": secrets \\"$name\\" already exists" >&2; rc=1
+      else touch "${state}/secret-$name"; echo "secret/$name created"; fi
+    done
+    exit $rc ;;
+  "apply --server-side") echo "applied $(grep -c '^kind:' "\${@: -1}") objects" ;;
+  *) echo "unexpected: $*" >&2; exit 3 ;;
+esac
+`,
+    );
+    chmodSync(join(bin, 'kubectl'), 0o755);
+    return { bin, log, state };
+  }
+
+  const make = async (target: string, env: Record<string, string> = {}) =>
+    run((await run('bash', ['-c', 'command -v make'])).stdout.trim(), ['--no-print-directory', target], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    });
+
+  it('make synth writes cdk8s/dist/ from the kind example', async () => {
+    const { stdout } = await make('synth');
+    expect(stdout).toContain('node cdk8s/src/main.ts --values charts/tracebridge/examples/kind/values.yaml --out cdk8s/dist');
+    const objects = parseManifest(readFileSync(join(repoRoot, 'cdk8s/dist', MAIN_FILE), 'utf8'));
+    expect(find(objects, 'Deployment', 'tracebridge-api').metadata.namespace).toBe('tracebridge');
+    expect(existsSync(join(repoRoot, 'cdk8s/dist', SECRETS_FILE))).toBe(true);
+  }, 130_000);
+
+  it('deploy-cdk8s: namespace, generated Secrets created once and then kept, everything else applied server-side', async () => {
+    const kubectl = fakeKubectl();
+    const env = { PATH: `${kubectl.bin}:${process.env.PATH ?? ''}` };
+    const first = await make('deploy-cdk8s', env);
+    expect(first.stdout).toContain('namespace/tracebridge created');
+    expect(first.stdout).toContain('secret/tracebridge-postgresql created');
+    expect(first.stdout).toContain('applied 22 objects');
+    const second = await make('deploy-cdk8s', env);
+    expect(second.stdout).toContain('secret/tracebridge-postgresql kept (it exists; its password stays)');
+    expect(second.stdout).toContain('secret/tracebridge-grafana kept (it exists; its password stays)');
+    expect(second.stdout).toContain('applied 22 objects');
+    const calls = readFileSync(kubectl.log, 'utf8').trim().split('\n');
+    expect(calls).toEqual([
+      'get namespace tracebridge',
+      'create namespace tracebridge',
+      'create -f cdk8s/dist/generated-secrets.k8s.yaml',
+      'apply --server-side --field-manager=tracebridge-cdk8s -f cdk8s/dist/tracebridge.k8s.yaml',
+      'get namespace tracebridge',
+      'create -f cdk8s/dist/generated-secrets.k8s.yaml',
+      'apply --server-side --field-manager=tracebridge-cdk8s -f cdk8s/dist/tracebridge.k8s.yaml',
+    ]);
+  }, 130_000);
+
+  it('deploy-cdk8s stops on any other error creating the Secrets, before applying', async () => {
+    const kubectl = fakeKubectl();
+    const failed = await make('deploy-cdk8s', { PATH: `${kubectl.bin}:${process.env.PATH ?? ''}`, FAKE_KUBECTL_FORBIDDEN: '1' }).catch(
+      (e: unknown) => e as { stderr: string },
+    );
+    expect(failed.stderr).toContain('Error from server (Forbidden)');
+    expect(readFileSync(kubectl.log, 'utf8')).not.toContain('apply');
+  }, 130_000);
+
+  it('deploy-cdk8s says when kubectl is missing', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'tracebridge-path-'));
+    for (const tool of ['bash', 'node']) {
+      const path = (await run('bash', ['-c', `command -v ${tool}`])).stdout.trim();
+      writeFileSync(join(bin, tool), `#!/bin/sh\nexec ${path} "$@"\n`);
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const failed = await make('deploy-cdk8s', { PATH: bin }).catch((e: unknown) => e as { stderr: string });
+    expect(failed.stderr).toMatch(/tracebridge: 'kubectl' is not installed; install kubectl/);
+  }, 130_000);
+});
+
+describe('the cdk8s README example', () => {
+  it('shows the embedding example that is tested here', () => {
+    const readme = readFileSync(join(repoRoot, 'cdk8s/README.md'), 'utf8');
+    const code = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const example = readFileSync(join(repoRoot, 'cdk8s/examples/embed.ts'), 'utf8');
+    for (const line of code.split('\n').filter((l) => l.trim() && !l.trim().startsWith('//') && !l.includes('...'))) expect(example, line).toContain(line.trim());
+  });
+});
