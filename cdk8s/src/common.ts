@@ -102,8 +102,9 @@ function passthroughPatches(podPath: string, p: PodPassthrough): JsonPatch[] {
   const patches: JsonPatch[] = [];
   for (const e of p.extraEnv ?? []) patches.push(JsonPatch.add(`${podPath}/containers/0/env/-`, e));
   if (p.imagePullSecrets?.length) patches.push(JsonPatch.add(`${podPath}/imagePullSecrets`, p.imagePullSecrets));
-  if (p.scheduling?.tolerations.length) patches.push(JsonPatch.add(`${podPath}/tolerations`, p.scheduling.tolerations));
-  if (p.scheduling && Object.keys(p.scheduling.affinity).length > 0) patches.push(JsonPatch.add(`${podPath}/affinity`, p.scheduling.affinity));
+  const { tolerations, affinity } = p.scheduling ?? {};
+  if (tolerations?.length) patches.push(JsonPatch.add(`${podPath}/tolerations`, tolerations));
+  if (affinity && Object.keys(affinity).length > 0) patches.push(JsonPatch.add(`${podPath}/affinity`, affinity));
   return patches;
 }
 
@@ -134,6 +135,6 @@ export class StatefulSet extends k8s.KubeStatefulSet {
 }
 
 /** Annotations, or nothing when there are none (the chart renders no empty maps). */
-export const annotations = (a: Record<string, string>): Record<string, string> | undefined => (Object.keys(a).length ? a : undefined);
-/** A map or list, or nothing when empty (`{{- with }}`). */
-export const nonEmpty = <T extends object>(v: T): T | undefined => (Object.keys(v).length ? v : undefined);
+export const annotations = (a: Record<string, string> = {}): Record<string, string> | undefined => (Object.keys(a).length ? a : undefined);
+/** A map or list, or nothing when empty or absent (`{{- with }}`). */
+export const nonEmpty = <T extends object>(v: T | undefined): T | undefined => (v && Object.keys(v).length ? v : undefined);

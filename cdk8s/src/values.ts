@@ -35,7 +35,18 @@ export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = Record<string, Json>;
 
-export interface ApiValues {
+/**
+ * Optional maps and lists the chart renders with `{{- with }}`: a null in the values (Helm's
+ * way to delete a default) removes them, which the chart accepts, and so do the constructs.
+ */
+export interface SchedulingValues {
+  nodeSelector?: Record<string, string>;
+  tolerations?: JsonObject[];
+  affinity?: JsonObject;
+  podAnnotations?: Record<string, string>;
+}
+
+export interface ApiValues extends SchedulingValues {
   image: ImageValues;
   replicas: number;
   environment: string;
@@ -44,17 +55,13 @@ export interface ApiValues {
   ormTracing: boolean;
   nPlusOneThreshold: number;
   pool: { max: number; acquireTimeoutMs: number; statementTimeoutMs: number };
-  extraEnv: JsonObject[];
+  extraEnv?: JsonObject[];
   resources: ResourcesValues;
   service: { type: ServiceType; port: number };
   metricsPort: number;
   migrations: { enabled: boolean };
   autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
   podDisruptionBudget: { enabled: boolean; minAvailable: number | string };
-  nodeSelector: Record<string, string>;
-  tolerations: JsonObject[];
-  affinity: JsonObject;
-  podAnnotations: Record<string, string>;
 }
 
 export interface PostgresqlValues {
@@ -109,13 +116,6 @@ export interface DestinationCredentialsValues {
   otlp: { authorization: string };
 }
 
-export interface SchedulingValues {
-  nodeSelector: Record<string, string>;
-  tolerations: JsonObject[];
-  affinity: JsonObject;
-  podAnnotations: Record<string, string>;
-}
-
 export interface CollectorValues extends SchedulingValues {
   image: ImageValues;
   replicas: number;
@@ -153,8 +153,8 @@ export interface TracebridgeValues {
   global?: JsonObject;
   nameOverride: string;
   fullnameOverride: string;
-  commonLabels: Record<string, string>;
-  imagePullSecrets: { name: string }[];
+  commonLabels?: Record<string, string>;
+  imagePullSecrets?: { name: string }[];
   api: ApiValues;
   postgresql: PostgresqlValues;
   externalDatabase: ExternalDatabaseValues;

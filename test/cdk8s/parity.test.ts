@@ -104,6 +104,72 @@ describe('helm template and cdk8s synth give the same objects', () => {
   });
 });
 
+describe('beyond the examples: the options the examples leave at their defaults', () => {
+  const variants: [string, Record<string, unknown>][] = [
+    [
+      'fixed replicas, a percentage PDB, other Service types and ports, NetworkPolicies',
+      {
+        api: { replicas: 3, podDisruptionBudget: { enabled: true, minAvailable: '50%' }, service: { type: 'NodePort', port: 8080 }, metricsPort: 9465 },
+        collector: { replicas: 2, scrapeInterval: '30s', service: { type: 'LoadBalancer' } },
+        networkPolicy: { enabled: true },
+      },
+    ],
+    [
+      'an external Jaeger, no in-cluster one',
+      {
+        destinations: { jaeger: { endpoint: 'jaeger-collector.observability:4317' } },
+        jaeger: { enabled: false },
+        prometheus: { scrapeInterval: '30s', retention: '7d' },
+        networkPolicy: { enabled: true },
+      },
+    ],
+    ['no Grafana, no Prometheus', { grafana: { enabled: false }, prometheus: { enabled: false } }],
+    [
+      'an external database on another port, with TLS',
+      {
+        postgresql: { enabled: false },
+        externalDatabase: { host: 'db.example.com', port: 6432, ssl: true, existingSecret: 'db', passwordKey: 'pw', username: 'app', database: 'appdb' },
+        networkPolicy: { enabled: true },
+      },
+    ],
+    [
+      'chart-created credentials for every destination, OTLP without authorization',
+      {
+        destinations: { grafanaCloud: { enabled: true, endpoint: 'https://otlp-gateway.example.com/otlp' }, datadog: { enabled: true }, otlp: { enabled: true, endpoint: 'tempo:4317' } },
+        destinationCredentials: { create: true, grafanaCloud: { instanceId: 123456, apiToken: 't' }, datadog: { apiKey: 'k' } },
+      },
+    ],
+    [
+      'null deletes the optional maps and lists',
+      {
+        commonLabels: null,
+        imagePullSecrets: null,
+        api: { podAnnotations: null, nodeSelector: null, tolerations: null, affinity: null, extraEnv: null },
+        collector: { podAnnotations: null, nodeSelector: null },
+      },
+    ],
+    [
+      'numeric quantities, other sizes, images and Jaeger capacity',
+      {
+        api: { resources: { requests: { cpu: 0.25, memory: '100Mi' }, limits: { cpu: 1, memory: '1Gi', 'ephemeral-storage': '1Gi' } }, migrations: { enabled: false } },
+        jaeger: { maxTraces: 50000 },
+        postgresql: { image: { tag: '17.6', pullPolicy: 'Always' }, persistence: { size: '5Gi' }, username: 'app', database: 'appdb', passwordKey: 'pw' },
+        grafana: { adminUser: 'root', passwordKey: 'pw' },
+      },
+    ],
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'tracebridge-variants-'));
+
+  it.each(variants)('%s', async (name, values) => {
+    const file = join(dir, `${name.replaceAll(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, stringify(values));
+    const [h, c] = await Promise.all([renderChart({ valuesFiles: [file] }), synth({ valuesFiles: [file] })]);
+    const p = compare(h.objects, [...c.objects, ...c.secrets]);
+    expect(describeParity(p)).toBe('');
+    expect(p.compared).toBeGreaterThan(10);
+  });
+});
+
 describe('the configuration files are the chart\'s, byte for byte where the chart copies text', () => {
   const configMaps = (objects: K8sObject[]) =>
     new Map(objects.filter((o) => o.kind === 'ConfigMap' && !isHelmHook(o)).map((o) => [o.metadata.name, o.data as Record<string, string>]));
