@@ -243,7 +243,7 @@ let compiled: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } |
 function schemaValidator() {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(`${chartDir}values.schema.json`, 'utf8')) as Record<string, unknown>;
-    compiled = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+    compiled = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true }).compile(schema);
   }
   return compiled;
 }
@@ -252,6 +252,10 @@ function describe(error: ErrorObject): string {
   const at = error.instancePath === '' ? '(root)' : error.instancePath.slice(1).replaceAll('/', '.');
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') return `${at}: additional property '${String(params.additionalProperty)}' not allowed`;
+  if (error.keyword === 'not') {
+    const schema = error.schema as { const?: unknown };
+    return `${at}: must not be ${JSON.stringify('const' in schema ? schema.const : schema)}`;
+  }
   if (error.keyword === 'enum') return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   return `${at}: ${error.message ?? error.keyword}`;
 }

@@ -181,6 +181,7 @@ describe('values', () => {
         'values don\'t meet the schema: api.logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"',
       ]);
     }
+    expect(() => resolveValues({ api: { metricsPort: 8000 } })).toThrow("values don't meet the schema: api.metricsPort: must not be 8000");
     expect(() => resolveValues({ grafana: { enabled: true }, prometheus: { enabled: false } })).toThrow(
       'grafana.enabled=true needs prometheus.enabled=true: the dashboards query the in-cluster Prometheus',
     );
