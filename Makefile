@@ -124,7 +124,7 @@ VALUES ?= charts/tracebridge/examples/kind/values.yaml
 
 .PHONY: synth
 synth: $(DEPS) ## Synthesize the cdk8s app into cdk8s/dist/ from VALUES (default: the kind example)
-	node cdk8s/src/main.ts --values $(VALUES) --out cdk8s/dist
+	node cdk8s/src/main.ts --values $(VALUES) --release $(RELEASE) --namespace $(NAMESPACE) --out cdk8s/dist
 
 # Server-side apply of cdk8s/dist/tracebridge.k8s.yaml into the namespace it names (created if
 # missing). The generated passwords (generated-secrets.k8s.yaml) are only created, never

@@ -75,15 +75,15 @@ export class Postgresql extends Construct {
                     env('POSTGRES_DB', pg.database),
                     env('POSTGRES_USER', pg.username),
                     secretEnv('POSTGRES_PASSWORD', databaseSecretName(ctx), pg.passwordKey),
-                    // A subdirectory: initdb refuses a mount point that holds lost+found.
-                    env('PGDATA', '/var/lib/postgresql/data/pgdata'),
                   ],
                   readinessProbe: { exec: { command: ready }, periodSeconds: 5, timeoutSeconds: 3 },
                   livenessProbe: { exec: { command: ready }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5 },
                   securityContext: containerSecurityContext(),
                   resources: resources(pg.resources),
                   volumeMounts: [
-                    { name: 'data', mountPath: '/var/lib/postgresql/data' },
+                    // PostgreSQL 18+ keeps its cluster in /var/lib/postgresql/18/docker and refuses
+                    // a volume at the old /var/lib/postgresql/data.
+                    { name: 'data', mountPath: '/var/lib/postgresql' },
                     { name: 'run', mountPath: '/var/run/postgresql' },
                     { name: 'tmp', mountPath: '/tmp' },
                   ],

@@ -275,7 +275,7 @@ esac
 
   it('make synth writes cdk8s/dist/ from the kind example', async () => {
     const { stdout } = await make('synth');
-    expect(stdout).toContain('node cdk8s/src/main.ts --values charts/tracebridge/examples/kind/values.yaml --out cdk8s/dist');
+    expect(stdout).toContain('node cdk8s/src/main.ts --values charts/tracebridge/examples/kind/values.yaml --release tracebridge --namespace tracebridge --out cdk8s/dist');
     const objects = parseManifest(readFileSync(join(repoRoot, 'cdk8s/dist', MAIN_FILE), 'utf8'));
     expect(find(objects, 'Deployment', 'tracebridge-api').metadata.namespace).toBe('tracebridge');
     expect(existsSync(join(repoRoot, 'cdk8s/dist', SECRETS_FILE))).toBe(true);
