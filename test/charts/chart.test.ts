@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -286,5 +288,27 @@ describe('the chart README', () => {
       .slice(2)
       .filter((row) => row.endsWith('|  |') || row.endsWith('| |'));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('numbers from values files', () => {
+  it('stay integers in env and Secrets (helm reads them as float64: no 1e+06)', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'tracebridge-values-')), 'values.yaml');
+    await writeFile(
+      file,
+      [
+        'jaeger: {maxTraces: 1000000}',
+        'api: {pool: {statementTimeoutMs: 3600000, max: 10, acquireTimeoutMs: 3000}}',
+        'destinations: {grafanaCloud: {enabled: true, endpoint: "https://otlp-gateway-prod-eu-west-2.grafana.net/otlp"}}',
+        'destinationCredentials: {create: true, grafanaCloud: {instanceId: 1234567, apiToken: t}}',
+      ].join('\n'),
+    );
+    const { objects } = await renderChart({ valuesFiles: [file] });
+    const env = (name: string, deployment: string) =>
+      podSpecs([find(objects, 'Deployment', deployment)])[0]!.spec.containers[0]!.env!.find((e) => e.name === name)?.value;
+    expect(env('JAEGER_MAX_TRACES', 'tracebridge-jaeger')).toBe('1000000');
+    expect(env('DB_STATEMENT_TIMEOUT_MS', 'tracebridge-api')).toBe('3600000');
+    const secret = find(objects, 'Secret', 'tracebridge-destination-credentials').data as Record<string, string>;
+    expect(Buffer.from(secret['instance-id']!, 'base64').toString()).toBe('1234567');
   });
 });
