@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataOf, EXAMPLES, find, renderExample } from '../support/chart.ts';
 import { KUBERNETES_VERSIONS, kubeLint, kubectlValidate } from '../support/manifests.ts';
+import { toolBinary } from '../support/tools.ts';
 
 /**
  * Every object of every example is valid Kubernetes for each version we support (the official
@@ -60,11 +61,7 @@ describe('kube-linter', () => {
 });
 
 describe('promtool check config', () => {
-  const promtool = () => {
-    const path = process.env.PROMTOOL_BIN;
-    if (!path) throw new Error('PROMTOOL_BIN is not set: run the suites with `make test`, which builds the tools');
-    return path;
-  };
+  const promtool = () => toolBinary('PROMTOOL_BIN');
 
   it.each(EXAMPLES)("examples/%s: the in-cluster Prometheus configuration is valid", async (example) => {
     const config = dataOf(find((await renderExample(example)).objects, 'ConfigMap', 'tracebridge-prometheus'))['prometheus.yml']!;

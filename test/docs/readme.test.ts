@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { exampleValues } from '../support/chart.ts';
 import { freePort } from '../support/ports.ts';
+import { toolBinary } from '../support/tools.ts';
 import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from '../support/process.ts';
 
 /**
@@ -71,7 +72,7 @@ describe('the README commands', () => {
   it('`helm install tracebridge charts/tracebridge` is a complete install (client-side dry run)', async () => {
     for (const command of commands.filter((c) => classify(c) === 'helm-local')) {
       const [, ...args] = withoutEnv(command).split(/\s+/);
-      const { stdout } = await run(process.env.HELM_BIN!, [...args, '--dry-run=client'], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run(toolBinary('HELM_BIN'), [...args, '--dry-run=client'], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
       expect(stdout).toContain('kind: Deployment');
       expect(stdout).toContain('NOTES:');
     }

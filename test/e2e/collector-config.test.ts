@@ -5,13 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleCollectorConfig, DESTINATIONS, toYaml, type Destination } from '../../collector/assemble.ts';
+import { toolBinary } from '../support/tools.ts';
 
 const run = promisify(execFile);
-const otelcol = () => {
-  const path = process.env.OTELCOL_BIN;
-  if (!path) throw new Error('OTELCOL_BIN is not set: run the suites with `make test`, which builds the tools');
-  return path;
-};
+const otelcol = () => toolBinary('OTELCOL_BIN');
 
 /** Every non-empty subset of the destinations (63 pipelines). */
 const combinations: Destination[][] = Array.from({ length: 2 ** DESTINATIONS.length - 1 }, (_, i) =>

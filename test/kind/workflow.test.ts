@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
 import { repoRoot } from '../support/process.ts';
+import { toolBinary } from '../support/tools.ts';
 
 /**
  * What can be checked of the kind workflow without Docker or a cluster: each target's commands
@@ -91,7 +92,7 @@ describe('kind targets (make -n)', () => {
 
   it('a release name without "tracebridge" gets the chart’s prefixed names', async () => {
     expect(await dryRun('port-forward-api', { RELEASE: 'demo' })).toContain('svc/demo-tracebridge-api 8000:8000');
-    const { stdout } = await run(process.env.HELM_BIN!, ['template', 'demo', join(repoRoot, 'charts/tracebridge')]);
+    const { stdout } = await run(toolBinary('HELM_BIN'), ['template', 'demo', join(repoRoot, 'charts/tracebridge')]);
     expect(stdout).toContain('name: demo-tracebridge-api');
   });
 
@@ -112,15 +113,13 @@ describe('the GitHub workflow', () => {
   const workflows = readdirSync(join(repoRoot, '.github/workflows')).map((f) => join(repoRoot, '.github/workflows', f));
 
   it('passes actionlint', async () => {
-    const actionlint = process.env.ACTIONLINT_BIN;
-    if (!actionlint) throw new Error('ACTIONLINT_BIN is not set: run the suites with `make test`');
-    await expect(run(actionlint, ['-no-color', ...workflows], { cwd: repoRoot })).resolves.toBeDefined();
+    await expect(run(toolBinary('ACTIONLINT_BIN'), ['-no-color', ...workflows], { cwd: repoRoot })).resolves.toBeDefined();
   });
 
   it('actionlint is not a rubber stamp', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tracebridge-actionlint-'));
     await writeFile(join(dir, 'bad.yaml'), readFileSync(workflows[0]!, 'utf8').replace('runs-on: ubuntu-24.04', 'runs-on: ${{ matrix.os }}'));
-    const output = await run(process.env.ACTIONLINT_BIN!, ['-no-color', join(dir, 'bad.yaml')]).then(
+    const output = await run(toolBinary('ACTIONLINT_BIN'), ['-no-color', join(dir, 'bad.yaml')]).then(
       () => 'passed',
       (error: unknown) => (error as { stdout?: string }).stdout ?? '',
     );

@@ -5,13 +5,9 @@ import { join } from 'node:path';
 import { assembleCollectorConfig, toYaml, type Destination, type Yaml } from '../../collector/assemble.ts';
 import { freePort } from './ports.ts';
 import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from './process.ts';
+import { toolBinary } from './tools.ts';
 
-/** A tool binary from `make tools` (the Makefile passes OTELCOL_BIN and JAEGER_BIN to the tests). */
-export function toolBinary(variable: 'OTELCOL_BIN' | 'JAEGER_BIN'): string {
-  const path = process.env[variable];
-  if (!path) throw new Error(`${variable} is not set: run the suites with \`make test\`, which builds the tools`);
-  return path;
-}
+export { toolBinary } from './tools.ts';
 
 
 export interface Jaeger {

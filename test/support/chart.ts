@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from '../../api/src/dev/processes.ts';
+import { toolBinary } from './tools.ts';
 
 /** Rendering charts/tracebridge with the real helm, and the golden files of its examples. */
 
@@ -22,11 +23,7 @@ export const EXAMPLES: readonly string[] = readdirSync(examplesDir, { withFileTy
 
 export const exampleValues = (example: string) => join(examplesDir, example, 'values.yaml');
 
-export function helmBinary(): string {
-  const path = process.env.HELM_BIN;
-  if (!path) throw new Error('HELM_BIN is not set: run the suites with `make test`, which builds the tools');
-  return path;
-}
+export const helmBinary = () => toolBinary('HELM_BIN');
 
 // Minimal Kubernetes object shapes: only what the tests read.
 export interface K8sObject {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chartDir } from './chart.ts';
+import { toolBinary } from './tools.ts';
 
 /** Offline manifest checks: kubectl-validate with the official schemas, and kube-linter. */
 
@@ -10,11 +11,6 @@ const run = promisify(execFile);
 /** The Kubernetes minors we support; `make tools` fetches their OpenAPI schemas (k8s-schemas). */
 export const KUBERNETES_VERSIONS = ['1.31', '1.32', '1.33', '1.34', '1.35'] as const;
 
-function required(variable: 'KUBECTL_VALIDATE_BIN' | 'K8S_SCHEMAS_DIR' | 'KUBE_LINTER_BIN'): string {
-  const value = process.env[variable];
-  if (!value) throw new Error(`${variable} is not set: run the suites with \`make test\`, which builds the tools`);
-  return value;
-}
 
 export interface CheckResult {
   ok: boolean;
@@ -37,9 +33,9 @@ async function check(command: string, args: string[], env: Record<string, string
  * mix in built-in 1.30 ones); KUBECONFIG=/dev/null keeps a configured cluster out of it.
  */
 export const kubectlValidate = (file: string, version: (typeof KUBERNETES_VERSIONS)[number]) =>
-  check(required('KUBECTL_VALIDATE_BIN'), ['--version', '', '--local-schemas', join(required('K8S_SCHEMAS_DIR'), version), file], {
+  check(toolBinary('KUBECTL_VALIDATE_BIN'), ['--version', '', '--local-schemas', join(toolBinary('K8S_SCHEMAS_DIR'), version), file], {
     KUBECONFIG: '/dev/null',
   });
 
 export const kubeLint = (file: string) =>
-  check(required('KUBE_LINTER_BIN'), ['lint', '--config', join(chartDir, 'kube-linter.yaml'), '--fail-if-no-objects-found', file]);
+  check(toolBinary('KUBE_LINTER_BIN'), ['lint', '--config', join(chartDir, 'kube-linter.yaml'), '--fail-if-no-objects-found', file]);

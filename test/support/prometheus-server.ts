@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 import { runProcess, waitForHttp, type ManagedProcess } from './process.ts';
+import { toolBinary } from './tools.ts';
 
 /** One scrape job: a job name and the `host:port` it scrapes at /metrics. */
 export interface ScrapeTarget {
@@ -34,15 +35,7 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-/**
- * The path of the Prometheus binary: PROMETHEUS_BIN, which the Makefile sets from
- * `collector/build-tools.sh prometheus`.
- */
-export function prometheusBinary(): string {
-  const path = process.env.PROMETHEUS_BIN;
-  if (!path) throw new Error('PROMETHEUS_BIN is not set: run the suites with `make test`, which builds the tools');
-  return path;
-}
+export const prometheusBinary = () => toolBinary('PROMETHEUS_BIN');
 
 /** The configuration file's text (YAML is a superset of JSON). */
 export function prometheusConfig(targets: ScrapeTarget[], scrapeIntervalS: number): string {
