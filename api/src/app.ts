@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import { bodyLimit } from 'hono/body-limit';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Config } from './config.ts';
 import type { Db } from './db/knex.ts';
 import { ApiError, ErrorCode, driverError, errorResponse, toApiError } from './errors.ts';
@@ -29,6 +29,64 @@ function describeError(wrapped: unknown) {
   return { type: error.constructor.name || error.name, message: error.message, code: typeof code === 'string' ? code : undefined, stack: error.stack };
 }
 
+/** How much of an oversized body is read and discarded before the 413, at most. */
+const DISCARD_BYTES = 16 * 1024 * 1024;
+const DISCARD_MS = 2000;
+
+/** Reads and drops what the client still sends, within DISCARD_BYTES and DISCARD_MS. */
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let discarded = 0;
+  const deadline = performance.now() + DISCARD_MS;
+  while (discarded < DISCARD_BYTES && performance.now() < deadline) {
+    let timer: NodeJS.Timeout | undefined;
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - performance.now())))),
+    ]);
+    clearTimeout(timer);
+    if (!chunk || chunk.done) break;
+    discarded += chunk.value.length;
+  }
+  reader.cancel().catch(() => undefined);
+}
+
+/**
+ * A body limit (what hono/body-limit does) that answers 413 only after reading on and
+ * discarding the rest of the body, within bounds. Answering at the limit leaves unread data in
+ * the socket, and a socket closed with unread data sends a reset: a client still uploading then
+ * sees ECONNRESET or EPIPE instead of the 413. A body declared larger than the limit plus the
+ * discard bound is answered at once. Either way the connection is closed after the 413.
+ */
+export function limitBody(maxSize: number, tooLarge: (c: Context) => Response): MiddlewareHandler {
+  const reject = async (c: Context, reader: ReadableStreamDefaultReader<Uint8Array> | undefined) => {
+    if (reader) await discard(reader);
+    c.header('Connection', 'close');
+    return tooLarge(c);
+  };
+  return async (c, next) => {
+    const body = c.req.raw.body;
+    if (!body) return next();
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+      const length = Number(declared);
+      if (length <= maxSize) return next();
+      return reject(c, length <= maxSize + DISCARD_BYTES ? (body.getReader() as ReadableStreamDefaultReader<Uint8Array>) : undefined);
+    }
+    const reader = body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxSize) return reject(c, reader);
+      chunks.push(value);
+    }
+    c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks) });
+    return next();
+  };
+}
+
 export function createApp(deps: AppDeps): OpenAPIHono {
   const { config, logger } = deps;
   const app = new OpenAPIHono();
@@ -49,14 +107,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   });
 
   app.use(
-    bodyLimit({
-      maxSize: config.bodyLimitBytes,
-      onError: (c) =>
-        errorResponse(
-          c,
-          new ApiError(413, ErrorCode.payloadTooLarge, `request body exceeds ${config.bodyLimitBytes} bytes`),
-        ),
-    }),
+    limitBody(config.bodyLimitBytes, (c) =>
+      errorResponse(c, new ApiError(413, ErrorCode.payloadTooLarge, `request body exceeds ${config.bodyLimitBytes} bytes`)),
+    ),
   );
 
   app.route('/', healthRoutes(deps));

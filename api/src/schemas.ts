@@ -4,40 +4,63 @@ import { z } from '@hono/zod-openapi';
 
 const MAX_INT4 = 2_147_483_647;
 
-// Postgres text cannot hold NUL; rejecting it here turns a would-be 500 into a 422.
+// Postgres text cannot hold NUL; rejecting it here turns a would-be 500 into a 422. Refinements
+// do not reach the OpenAPI document, so the same rules are stated there as patterns: clients
+// (and fuzzers) see what is accepted.
 const text = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
+    .openapi({ pattern: '^[^\\u0000]*$' });
 
 const requiredText = (max: number) =>
-  text(max).refine((s) => s.trim().length > 0, 'must not be empty or blank');
+  text(max)
+    .refine((s) => s.trim().length > 0, 'must not be empty or blank')
+    .openapi({ minLength: 1, pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$' });
+
+/**
+ * An integer in a path or query string: decimal digits only. Number() alone would also take
+ * "0x10", "1e3", " 1" or "Infinity" (a 404 for a malformed id, not the contract's 422).
+ */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a decimal integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 export const IdParamSchema = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_INT4)
-    .openapi({ param: { name: 'id', in: 'path' }, type: 'integer', example: 1 }),
+  id: decimal(1, MAX_INT4).openapi({
+    param: { name: 'id', in: 'path' },
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_INT4,
+    example: 1,
+  }),
 });
 
 export const PageQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
+  limit: decimal(1, 100)
     .default(20)
-    .openapi({ param: { name: 'limit', in: 'query' }, type: 'integer', description: 'Page size (1-100).' }),
-  offset: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_INT4)
+    .openapi({
+      param: { name: 'limit', in: 'query' },
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: 20,
+      description: 'Page size (1-100).',
+    }),
+  offset: decimal(0, MAX_INT4)
     .default(0)
-    .openapi({ param: { name: 'offset', in: 'query' }, type: 'integer', description: 'Rows to skip.' }),
+    .openapi({
+      param: { name: 'offset', in: 'query' },
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_INT4,
+      default: 0,
+      description: 'Rows to skip.',
+    }),
 });
 
 export const PostListQuerySchema = PageQuerySchema.extend({

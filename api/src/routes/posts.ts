@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { Post } from '../db/models/post.ts';
+import type { User } from '../db/models/user.ts';
 import type { Db } from '../db/knex.ts';
 import { ApiError, ErrorCode, sqlState } from '../errors.ts';
 import {
@@ -42,11 +43,15 @@ const getPost = createRoute({
   responses: { 200: json(PostWithAuthorSchema, 'The post.'), 404: notFound, ...errorResponses },
 });
 
-const withAuthor = (post: Post) => {
-  // The foreign key guarantees an author; a missing one is a bug, not a client error.
-  if (!post.author) throw new Error(`post ${post.id} has no author loaded`);
-  return { ...toPost(post), author: toUser(post.author) };
-};
+const withAuthor = (post: Post & { author: User }) => ({ ...toPost(post), author: toUser(post.author) });
+
+/**
+ * The post and its author are read by two statements. The foreign key guarantees an author, but
+ * a DELETE /users/:id between the two removes the author and, by cascade, the post: the post no
+ * longer exists, so it is left out (a page) or not found (a single post), never a 500.
+ */
+// Boolean(): an eager load marks a missing author null, a lazy one undefined.
+const hasAuthor = (post: Post): post is Post & { author: User } => Boolean(post.author);
 
 export function postRoutes(db: Db) {
   const app = newRouter();
@@ -77,7 +82,7 @@ export function postRoutes(db: Db) {
       for (const post of rows.slice(0, limit)) post.author = await post.$relatedQuery('author', db);
     }
     const page = toPage(rows, limit, offset);
-    return c.json({ ...page, items: page.items.map(withAuthor) }, 200);
+    return c.json({ ...page, items: page.items.filter(hasAuthor).map(withAuthor) }, 200);
   });
 
   app.openapi(getPost, async (c) => {
@@ -85,6 +90,7 @@ export function postRoutes(db: Db) {
     const post = await Post.query(db).findById(id);
     if (!post) throw new ApiError(404, ErrorCode.notFound, `post ${id} not found`);
     post.author = await post.$relatedQuery('author', db);
+    if (!hasAuthor(post)) throw new ApiError(404, ErrorCode.notFound, `post ${id} not found`);
     return c.json(withAuthor(post), 200);
   });
 
