@@ -3,7 +3,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 
 /**
- * The collector pipeline has one source: config/base.yaml plus one fragment per destination.
+ * The collector pipeline has one source: config/base.yaml, how the API is scraped
+ * (config/scrape/static.yaml or kubernetes.yaml), and one fragment per destination.
  * Assembly is a deep merge where mappings merge, lists append (without repeats) and scalars
  * must agree; pipelines left without an exporter are dropped. The Helm chart and the cdk8s app
  * implement the same rule over the same files, and a parity test holds them to it.
@@ -38,10 +39,17 @@ export function readFragment(name: string, dir = configDir): Mapping {
   return parsed;
 }
 
+/** How the collector finds the API's /metrics: scrape/<name>.yaml. */
+export type ApiScrape = 'static' | 'kubernetes';
+
 /** The collector configuration for these destinations (at least one). */
-export function assembleCollectorConfig(destinations: readonly Destination[], dir = configDir): Mapping {
+export function assembleCollectorConfig(
+  destinations: readonly Destination[],
+  options: { scrape?: ApiScrape; dir?: string } = {},
+): Mapping {
+  const dir = options.dir ?? configDir;
   if (destinations.length === 0) throw new Error('enable at least one destination: ' + DESTINATIONS.join(', '));
-  let config = readFragment('base', dir);
+  let config = mergeFragments(readFragment('base', dir), readFragment(`scrape/${options.scrape ?? 'static'}`, dir));
   for (const destination of DESTINATIONS.filter((d) => destinations.includes(d))) {
     config = mergeFragments(config, readFragment(`destinations/${destination}`, dir));
   }

@@ -1,12 +1,16 @@
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { assembleCollectorConfig, toYaml } from '../../collector/assemble.ts';
-import { annotations, checksum, containerSecurityContext, Deployment, env, image, nonEmpty, podSecurityContext, port, resources, servicePort } from './common.ts';
+import { annotations, checksum, containerSecurityContext, Deployment, env, image, nonEmpty, podDiscoveryRbac, podSecurityContext, port, resources, servicePort } from './common.ts';
 import { collectorFragments, DestinationCredentials, destinationEnv } from './destinations.ts';
 import { componentName, labels, metadata, selectorLabels, type StackContext } from './names.ts';
 
-/** The collector's configuration: collector/config/base.yaml + the enabled destinations' fragments. */
-export const collectorConfig = (ctx: StackContext): string => toYaml(assembleCollectorConfig(collectorFragments(ctx)));
+/**
+ * The collector's configuration: collector/config/base.yaml, scrape/kubernetes.yaml (every API
+ * pod, found through the Kubernetes API) and the enabled destinations' fragments.
+ */
+export const collectorConfig = (ctx: StackContext): string =>
+  toYaml(assembleCollectorConfig(collectorFragments(ctx), { scrape: 'kubernetes' }));
 
 export interface CollectorProps {
   readonly context: StackContext;
@@ -35,7 +39,9 @@ export class Collector extends Construct {
 
     new DestinationCredentials(this, 'DestinationCredentials', { context: ctx });
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: metadata(ctx, 'collector'), automountServiceAccountToken: false });
+    // The collector discovers the API pods it scrapes through the Kubernetes API (the Role below).
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: metadata(ctx, 'collector'), automountServiceAccountToken: true });
+    podDiscoveryRbac(this, ctx, 'collector');
 
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: metadata(ctx, 'collector'),
@@ -68,7 +74,6 @@ export class Collector extends Construct {
             },
             spec: {
               serviceAccountName: name,
-              automountServiceAccountToken: false,
               securityContext: podSecurityContext(10001),
               containers: [
                 {
@@ -84,7 +89,8 @@ export class Collector extends Construct {
                     env('COLLECTOR_HEALTH_ENDPOINT', '0.0.0.0:13133'),
                     env('COLLECTOR_METRICS_HOST', '0.0.0.0'),
                     env('COLLECTOR_METRICS_PORT', '8888'),
-                    env('API_METRICS_TARGET', `${componentName(ctx, 'api')}:${Math.trunc(ctx.values.api.metricsPort)}`),
+                    // The API pods the collector scrapes (scrape/kubernetes.yaml), each on its port "metrics".
+                    env('API_POD_SELECTOR', `app.kubernetes.io/instance=${ctx.release},app.kubernetes.io/component=api`),
                     env('API_SCRAPE_INTERVAL', c.scrapeInterval),
                     ...destinationEnv(ctx),
                   ],

@@ -2,7 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
-import type { StackContext } from './names.ts';
+import { componentName, metadata, type StackContext } from './names.ts';
 import type { ImageValues, Json, ResourceList, ResourcesValues, SchedulingValues } from './values.ts';
 
 /**
@@ -138,3 +138,20 @@ export class StatefulSet extends k8s.KubeStatefulSet {
 export const annotations = (a: Record<string, string> = {}): Record<string, string> | undefined => (Object.keys(a).length ? a : undefined);
 /** A map or list, or nothing when empty or absent (`{{- with }}`). */
 export const nonEmpty = <T extends object>(v: T | undefined): T | undefined => (v && Object.keys(v).length ? v : undefined);
+
+/**
+ * A Role to list and watch pods in the release's namespace, bound to the component's service
+ * account: how Prometheus and the collector find the pods they scrape (templates/<component>/role.yaml).
+ */
+export function podDiscoveryRbac(scope: Construct, ctx: StackContext, component: 'collector' | 'prometheus'): void {
+  const name = componentName(ctx, component);
+  new k8s.KubeRole(scope, 'Role', {
+    metadata: metadata(ctx, component),
+    rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+  });
+  new k8s.KubeRoleBinding(scope, 'RoleBinding', {
+    metadata: metadata(ctx, component),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name, namespace: ctx.namespace }],
+  });
+}

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { checksum, containerSecurityContext, Deployment, image, podSecurityContext, port, resources, servicePort } from './common.ts';
+import { checksum, containerSecurityContext, Deployment, image, podDiscoveryRbac, podSecurityContext, port, resources, servicePort } from './common.ts';
 import { componentName, labels, metadata, selectorLabels, type StackContext } from './names.ts';
 
 /**
@@ -59,16 +59,7 @@ export class Prometheus extends Construct {
 
     // Prometheus discovers the pods it scrapes through the Kubernetes API (the Role below).
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: metadata(ctx, 'prometheus'), automountServiceAccountToken: true });
-    new k8s.KubeRole(this, 'Role', {
-      metadata: metadata(ctx, 'prometheus'),
-      // Pod discovery in the release's namespace only.
-      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
-    });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: metadata(ctx, 'prometheus'),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: ctx.namespace }],
-    });
+    podDiscoveryRbac(this, ctx, 'prometheus');
 
     this.deployment = new Deployment(
       this,

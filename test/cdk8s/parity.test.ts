@@ -192,7 +192,7 @@ describe('the configuration files are the chart\'s, byte for byte where the char
   it('the collector configuration is what collector/assemble.ts gives for the enabled destinations', async () => {
     const { assembleCollectorConfig, toYaml } = await import('../../collector/assemble.ts');
     const data = find(cdk8sObjects('all-destinations'), 'ConfigMap', 'tracebridge-collector').data as Record<string, string>;
-    expect(data['config.yaml']).toBe(toYaml(assembleCollectorConfig(['jaeger', 'grafanaCloud', 'datadog', 'otlp', 'debug'])));
+    expect(data['config.yaml']).toBe(toYaml(assembleCollectorConfig(['jaeger', 'grafanaCloud', 'datadog', 'otlp', 'debug'], { scrape: 'kubernetes' })));
   });
 });
 

@@ -121,14 +121,17 @@ describe('Pod Security "restricted" and kind-sized resources', () => {
     expect(mib).toBeLessThan(2048);
   });
 
-  it('only Prometheus gets a service account token (it discovers pods), and only a namespaced Role', () => {
+  it('only Prometheus and the collector get a service account token (they discover pods), each with a namespaced Role', () => {
     const objects = objectsOf('kind');
     for (const { owner, spec } of podSpecs(objects)) {
-      if (owner === 'Deployment/tracebridge-prometheus') expect(spec.automountServiceAccountToken, owner).toBeUndefined();
+      if (['Deployment/tracebridge-prometheus', 'Deployment/tracebridge-collector'].includes(owner)) expect(spec.automountServiceAccountToken, owner).toBeUndefined();
       else expect(spec.automountServiceAccountToken, owner).toBe(false);
     }
     expect(objects.map((o) => o.kind)).not.toContain('ClusterRole');
-    expect(find(objects, 'Role', 'tracebridge-prometheus').rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+    for (const component of ['prometheus', 'collector']) {
+      expect(find(objects, 'Role', `tracebridge-${component}`).rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+      expect(find(objects, 'RoleBinding', `tracebridge-${component}`).subjects).toEqual([{ kind: 'ServiceAccount', name: `tracebridge-${component}`, namespace: 'tracebridge' }]);
+    }
   });
 });
 

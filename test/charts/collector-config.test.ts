@@ -65,7 +65,7 @@ function enabledDestinations(example: string): Destination[] {
 describe('the collector configuration of every example', () => {
   it.each(EXAMPLES)("examples/%s: equals collector/assemble.ts's assembly of the same fragments", async (example) => {
     const { config } = collectorOf((await renderExample(example)).objects);
-    expect(config).toEqual(assembleCollectorConfig(enabledDestinations(example)));
+    expect(config).toEqual(assembleCollectorConfig(enabledDestinations(example), { scrape: 'kubernetes' }));
   });
 
   it.each(EXAMPLES)("examples/%s: passes the real collector's validate with the Deployment's env", async (example) => {
@@ -144,13 +144,18 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
       JAEGER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint,
       GRAFANA_CLOUD_OTLP_ENDPOINT: gateway.otlpHttp,
       OTLP_DESTINATION_ENDPOINT: `127.0.0.1:${otlpSink.port}`,
-      API_METRICS_TARGET: `127.0.0.1:${apiMetricsPort}`,
       API_SCRAPE_INTERVAL: '1s',
     };
     // startCollector binds the receivers, health and metrics to free loopback ports itself.
     const rest = Object.fromEntries(Object.entries(chart.env).filter(([name]) => !/^(OTLP_(GRPC|HTTP)_ENDPOINT|COLLECTOR_(HEALTH_ENDPOINT|METRICS_HOST|METRICS_PORT))$/.test(name)));
     collector = await startCollector(chart.config, { ...rest, ...credentials, ...loopback }, (config) => {
-      // The Datadog site's intake hosts are the one endpoint that is not an env reference.
+      // Two endpoints are not env references: the API pods, found through the Kubernetes API
+      // in a cluster (here: the one API process), and the Datadog site's intake hosts.
+      const scrape = (config.receivers as Record<string, { config: { scrape_configs: Record<string, Yaml>[] } }>)['prometheus/api']!.config.scrape_configs[0]!;
+      expect(scrape.kubernetes_sd_configs).toBeDefined();
+      delete scrape.kubernetes_sd_configs;
+      delete scrape.relabel_configs;
+      scrape.static_configs = [{ targets: [`127.0.0.1:${apiMetricsPort}`] }];
       const datadog = (config.exporters as Record<string, Record<string, Yaml>>).datadog!;
       datadog.traces = { endpoint: `http://127.0.0.1:${intakePort}`, trace_buffer: 10 };
       datadog.metrics = { endpoint: `http://127.0.0.1:${intakePort}` };

@@ -136,9 +136,18 @@ describe('the API as the chart runs it', () => {
     const job = scrape.scrape_configs.find((j) => j.job_name === 'tracebridge-api')!;
     expect(job.metrics_path ?? '/metrics').toBe('/metrics');
     expect(job.relabel_configs[0]!.regex).toBe('metrics');
-    const service = find(objects, 'Service', 'tracebridge-api').spec as { ports: { name: string; port: number }[] };
+    // The collector finds the same pods by the selector it is given, keeping the same port name.
     const collectorEnv = plainEnv(container('Deployment', 'tracebridge-collector'));
-    expect(collectorEnv.API_METRICS_TARGET).toBe(`tracebridge-api:${service.ports.find((p) => p.name === 'metrics')!.port}`);
+    expect(collectorEnv.API_POD_SELECTOR).toBe('app.kubernetes.io/instance=tracebridge,app.kubernetes.io/component=api');
+    const apiLabels = (find(objects, 'Deployment', 'tracebridge-api').spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    for (const pair of collectorEnv.API_POD_SELECTOR!.split(',')) {
+      const [key, value] = pair.split('=');
+      expect(apiLabels[key!], key).toBe(value);
+    }
+    const collectorScrape = parse(dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'))['config.yaml']!) as {
+      receivers: Record<string, { config: { scrape_configs: { relabel_configs: { regex?: string }[] }[] } }>;
+    };
+    expect(collectorScrape.receivers['prometheus/api']!.config.scrape_configs[0]!.relabel_configs[0]!.regex).toBe('metrics');
 
     const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
     expect(text).toContain('http_server_request_duration_count');

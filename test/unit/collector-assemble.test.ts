@@ -63,4 +63,17 @@ describe('assembleCollectorConfig', () => {
     expect(() => parseDestinations('jaeger,zipkin')).toThrow('unknown destination(s) zipkin');
     expect(parseDestinations(' jaeger , debug ')).toEqual(['jaeger', 'debug']);
   });
+
+  it('scrapes the API at one address by default, every API pod in Kubernetes', () => {
+    type Receivers = Record<string, { config: { scrape_configs: Record<string, unknown>[] } }>;
+    const job = (scrape?: 'static' | 'kubernetes') =>
+      (assembleCollectorConfig(['debug'], scrape ? { scrape } : {}).receivers as Receivers)['prometheus/api']!.config.scrape_configs[0]!;
+    expect(job()).toMatchObject({ job_name: 'tracebridge-api', static_configs: [{ targets: ['${env:API_METRICS_TARGET:-127.0.0.1:9464}'] }] });
+    expect(job('kubernetes')).toMatchObject({
+      job_name: 'tracebridge-api',
+      kubernetes_sd_configs: [{ role: 'pod', namespaces: { own_namespace: true }, selectors: [{ role: 'pod', label: '${env:API_POD_SELECTOR}' }] }],
+    });
+    expect(job('kubernetes')).not.toHaveProperty('static_configs');
+  });
 });
+

@@ -188,9 +188,13 @@ scalars must agree. Mutates .into.
 {{- end -}}
 {{- end -}}
 
-{{/* The collector configuration: base.yaml + the enabled destinations' fragments. */}}
+{{/*
+The collector configuration: base.yaml, scrape/kubernetes.yaml (every API pod, found through
+the Kubernetes API) and the enabled destinations' fragments.
+*/}}
 {{- define "tracebridge.collectorConfig" -}}
 {{- $config := .Files.Get "files/collector/base.yaml" | fromYaml -}}
+{{- include "tracebridge.mergeFragment" (dict "into" $config "from" (.Files.Get "files/collector/scrape/kubernetes.yaml" | fromYaml) "path" "") -}}
 {{- range (include "tracebridge.collectorFragments" . | fromJsonArray) -}}
 {{- $fragment := $.Files.Get (printf "files/collector/destinations/%s.yaml" .) | fromYaml -}}
 {{- include "tracebridge.mergeFragment" (dict "into" $config "from" $fragment "path" "") -}}
@@ -223,4 +227,12 @@ spec:
     matchLabels:
       {{- include "tracebridge.selectorLabels" . | nindent 6 }}
   policyTypes: [Ingress]
+{{- end -}}
+
+{{/* Rules of the Roles that let Prometheus and the collector find the pods they scrape. */}}
+{{- define "tracebridge.podDiscoveryRules" -}}
+# Pod discovery in the release's namespace only.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
 {{- end -}}
