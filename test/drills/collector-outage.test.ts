@@ -1,0 +1,3 @@
+import { shortDrill } from './support/short.ts';
+
+shortDrill('collector-outage', 150_000);

@@ -1,0 +1,3 @@
+import { shortDrill } from './support/short.ts';
+
+shortDrill('fuzz', 240_000);

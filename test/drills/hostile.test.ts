@@ -1,0 +1,3 @@
+import { shortDrill } from './support/short.ts';
+
+shortDrill('hostile', 60_000);

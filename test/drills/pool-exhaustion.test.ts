@@ -1,0 +1,3 @@
+import { shortDrill } from './support/short.ts';
+
+shortDrill('pool-exhaustion', 60_000);

@@ -1,0 +1,3 @@
+import { shortDrill } from './support/short.ts';
+
+shortDrill('sigterm', 90_000);
