@@ -86,17 +86,21 @@ export async function postgresRestart(options: DrillOptions & { ratePerS?: numbe
     const idleCount = total(samples, 'db_client_connection_count', { db_client_connection_state: 'idle' });
     const pending = total(samples, 'db_client_connection_pending_requests');
     const limit = total(samples, 'db_client_connection_limit');
-    const backends = await (async () => {
-      const db = createDb(url, testPool);
-      try {
-        const { rows } = await db.raw<{ rows: { n: string }[] }>(
+    // Server-side backends of the API; a connection the pool has just discarded takes a moment
+    // to end, so this is polled for 5 s: a leaked one stays.
+    const admin = createDb(url, testPool);
+    let backends = -1;
+    try {
+      await poll(async () => {
+        const { rows } = await admin.raw<{ rows: { n: string }[] }>(
           "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'tracebridge-api'",
         );
-        return Number(rows[0]?.n ?? -1);
-      } finally {
-        await db.destroy();
-      }
-    })();
+        backends = Number(rows[0]?.n ?? -1);
+        return backends <= limit ? true : undefined;
+      }, 5000);
+    } finally {
+      await admin.destroy();
+    }
 
     const before = statsOf(records, t0, down);
     const outage = statsOf(records, stopped, starting);
