@@ -105,6 +105,16 @@ build: $(DEPS) ## Compile the API to api/dist (for the container image)
 	$(BIN)/tsc -p api/tsconfig.build.json
 	@echo "built api/dist: node api/dist/server.js serves, node api/dist/db/cli.js migrate migrates"
 
+##@ Benchmarks and drills
+
+.PHONY: drills
+drills: $(DEPS) ## Reliability drills at full length (outages, restarts, SIGTERM, fuzzing, secret scans); writes test/drills/results/latest.md
+	SCHEMATHESIS_BIN="$${SCHEMATHESIS_BIN:-$$(bash test/drills/fuzz/setup.sh)}" \
+	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
+	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
+	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
+	node test/drills/run.ts
+
 ##@ Kubernetes
 
 .PHONY: chart-lint
