@@ -1,0 +1,73 @@
+import { endpoints, type Bench } from '../environment.ts';
+import { runLoad, type LoadSample } from '../load.ts';
+import { rssBytes } from '../machine.ts';
+import { median, round } from '../stats.ts';
+import { exportCounts } from './overhead.ts';
+
+const MB = 1024 * 1024;
+
+/** Runs load while sampling the process's RSS every 250 ms. */
+async function loadWithRss(bench: Bench, base: string, pid: number, seconds: number): Promise<{ sample: LoadSample; rss: number[] }> {
+  const rss: number[] = [];
+  const timer = setInterval(() => {
+    const value = rssBytes(pid);
+    if (value !== undefined) rss.push(value);
+  }, 250);
+  try {
+    const sample = await runLoad(base, endpoints.getUser, { seconds, connections: bench.options.connections });
+    return { sample, rss };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * Figure 6, memory: the traced API's (100 %) RSS under steady load on GET /users/:id, then
+ * while the collector is down for the outage (load continuing), then after it is back.
+ */
+export async function memory(bench: Bench): Promise<void> {
+  const api = await bench.startApi('api-memory', bench.tracingEnv(1));
+  try {
+    bench.log(`figure 6: warm-up ${bench.options.warmup} s, steady load ${bench.options.steady} s`);
+    bench.order.push({ figure: 'memory', endpoint: endpoints.getUser.name, variant: 'warm-up', round: 0, at: new Date().toISOString() });
+    await runLoad(api.base, endpoints.getUser, { seconds: bench.options.warmup, connections: bench.options.connections });
+    bench.order.push({ figure: 'memory', endpoint: endpoints.getUser.name, variant: 'steady', round: 1, at: new Date().toISOString() });
+    const steady = await loadWithRss(bench, api.base, api.proc.pid, bench.options.steady);
+    const steadyRss = median(steady.rss.slice(Math.floor(steady.rss.length / 2)));
+    const before = await exportCounts(api.metricsUrl);
+
+    bench.log(`figure 6: collector down for ${bench.options.outage} s under load`);
+    await bench.collector.stop();
+    bench.order.push({ figure: 'memory', endpoint: endpoints.getUser.name, variant: 'collector down', round: 1, at: new Date().toISOString() });
+    let outage: { sample: LoadSample; rss: number[] };
+    try {
+      outage = await loadWithRss(bench, api.base, api.proc.pid, bench.options.outage);
+    } finally {
+      await bench.collector.start();
+    }
+    const during = await exportCounts(api.metricsUrl);
+    const recoverySeconds = Math.min(10, bench.options.outage);
+    bench.log(`figure 6: collector back, ${recoverySeconds} s more load`);
+    bench.order.push({ figure: 'memory', endpoint: endpoints.getUser.name, variant: 'collector back', round: 1, at: new Date().toISOString() });
+    const recovery = await loadWithRss(bench, api.base, api.proc.pid, recoverySeconds);
+    const after = await exportCounts(api.metricsUrl);
+
+    const peak = Math.max(...outage.rss);
+    bench.record({ figure: 6, name: 'memory · API RSS at steady load (tracing 100 %)', value: round(steadyRss / MB), unit: 'MB', target: '<= 150' });
+    bench.record({ figure: 6, name: `memory · RSS growth during a ${bench.options.outage} s collector outage (peak - steady)`, value: round((peak - steadyRss) / MB), unit: 'MB', target: '<= 30' });
+    bench.record({ figure: 6, name: 'memory · peak RSS during the outage', value: round(peak / MB), unit: 'MB', target: null });
+    const last = recovery.rss.at(-1);
+    if (last !== undefined) bench.record({ figure: 6, name: 'memory · RSS after the collector came back', value: round(last / MB), unit: 'MB', target: null });
+    bench.record({ figure: 6, name: 'memory · req/s during the outage / steady', value: round(outage.sample.rps / steady.sample.rps), unit: '×', target: null });
+    bench.record({ figure: 6, name: 'memory · spans dropped during the outage (bounded buffer, counted)', value: during.dropped - before.dropped, unit: 'spans', target: null });
+    bench.record({ figure: 6, name: 'memory · spans exported after the collector came back', value: after.exported - during.exported, unit: 'spans', target: null });
+    bench.details.figure6 = {
+      steady: { rps: round(steady.sample.rps, 4), rssMB: steady.rss.map((b) => round(b / MB)) },
+      outage: { seconds: bench.options.outage, rps: round(outage.sample.rps, 4), rssMB: outage.rss.map((b) => round(b / MB)) },
+      recovery: { seconds: recoverySeconds, rps: round(recovery.sample.rps, 4), rssMB: recovery.rss.map((b) => round(b / MB)) },
+      exportCounts: { before, during, after },
+    };
+  } finally {
+    await api.stop();
+  }
+}

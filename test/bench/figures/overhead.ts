@@ -1,0 +1,55 @@
+import { parsePrometheus, sampleValue } from '../../support/prometheus.ts';
+import { endpoints, type Bench } from '../environment.ts';
+import { round } from '../stats.ts';
+import { compare, recordCell, runsJson, summariesJson } from './common.ts';
+
+/**
+ * Figure 1, tracing overhead: tracebridge with tracing off (OTEL_SDK_DISABLED=true), on at
+ * 100 % and on at 10 % sampling (both exporting to the real collector), interleaved on
+ * GET /users/:id, GET /posts?eager=true and POST /users.
+ */
+export async function tracingOverhead(bench: Bench): Promise<void> {
+  const [off, on100, on10] = [await bench.server('api-off'), await bench.server('api-100'), await bench.server('api-10')];
+  const exportedBefore = await exportCounts(on100.metricsUrl);
+  const details: Record<string, unknown> = {};
+  for (const endpoint of [endpoints.getUser, endpoints.postsEager, endpoints.createUser]) {
+    bench.log(`figure 1: ${endpoint.name}`);
+    const { runs, summaries, ratios } = await compare(bench, 'tracing overhead', [
+      { key: 'off', label: 'tracing off', base: off.base, endpoint, pid: off.proc.pid },
+      { key: 'on100', label: 'tracing 100 %', base: on100.base, endpoint, pid: on100.proc.pid },
+      { key: 'on10', label: 'tracing 10 %', base: on10.base, endpoint, pid: on10.proc.pid },
+    ]);
+    const prefix = `overhead · ${endpoint.name}`;
+    recordCell(bench, 1, prefix, 'tracing off', summaries.get('off')!);
+    recordCell(bench, 1, prefix, 'tracing 100 %', summaries.get('on100')!);
+    recordCell(bench, 1, prefix, 'tracing 10 %', summaries.get('on10')!);
+    const r100 = ratios('on100', 'off');
+    const r10 = ratios('on10', 'off');
+    bench.record({ figure: 1, name: `${prefix} · req/s ratio · 100 % / off`, value: round(r100.medianRps), unit: '×', target: '>= 0.90' });
+    bench.record({ figure: 1, name: `${prefix} · p99 ratio · 100 % / off`, value: round(r100.medianP99), unit: '×', target: '<= 1.15' });
+    bench.record({ figure: 1, name: `${prefix} · p50 ratio · 100 % / off`, value: round(r100.medianP50), unit: '×', target: null });
+    bench.record({ figure: 1, name: `${prefix} · req/s ratio · 10 % / off`, value: round(r10.medianRps), unit: '×', target: '>= 0.97' });
+    bench.record({ figure: 1, name: `${prefix} · p99 ratio · 10 % / off`, value: round(r10.medianP99), unit: '×', target: null });
+    // Not a target: the cost in CPU time, which other processes on the machine do not move.
+    bench.record({ figure: 1, name: `${prefix} · server CPU per request ratio · 100 % / off`, value: round(r100.medianCpu), unit: '×', target: null });
+    bench.record({ figure: 1, name: `${prefix} · server CPU per request ratio · 10 % / off`, value: round(r10.medianCpu), unit: '×', target: null });
+    details[endpoint.name] = { summaries: summariesJson(summaries), ratios: { on100: r100, on10: r10 }, runs: runsJson(runs) };
+  }
+  // Tracing that silently dropped spans would look cheaper than it is.
+  const exportedAfter = await exportCounts(on100.metricsUrl);
+  const dropped = exportedAfter.dropped - exportedBefore.dropped;
+  bench.record({ figure: 1, name: 'overhead · spans dropped by the 100 % API during figure 1', value: dropped, unit: 'spans', target: '= 0' });
+  details.exportedSpans100 = exportedAfter.exported - exportedBefore.exported;
+  bench.details.figure1 = details;
+}
+
+/** tracebridge_export_spans_total by outcome, from a traced API's /metrics. */
+export async function exportCounts(metricsUrl: string | undefined): Promise<{ exported: number; dropped: number }> {
+  if (!metricsUrl) return { exported: 0, dropped: 0 };
+  const samples = parsePrometheus(await (await fetch(metricsUrl)).text());
+  const exported = sampleValue(samples, 'tracebridge_export_spans_total', { outcome: 'exported' }) ?? 0;
+  const dropped = samples
+    .filter((s) => s.name === 'tracebridge_export_spans_total' && s.labels.outcome === 'dropped')
+    .reduce((sum, s) => sum + s.value, 0);
+  return { exported, dropped };
+}

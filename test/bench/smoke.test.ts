@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { repoRoot, runProcess } from '../support/process.ts';
+import type { BenchRecord } from './environment.ts';
+import type { Results } from './report.ts';
+
+/**
+ * `make bench` at a tiny length, so the harness cannot rot: the real runner (real PostgreSQL,
+ * collector, Jaeger, the FastAPI peer from its venv, helm, autocannon) produces every figure,
+ * well-formed records, the interleaving order and the ratios. No timing is asserted: the
+ * numbers of a one-second run on a busy machine mean nothing.
+ */
+
+const run = promisify(execFile);
+let results: Results;
+let markdown: string;
+let output: string;
+
+describe('make bench, smoke length', () => {
+  beforeAll(async () => {
+    // The peer's virtualenv (created once from PyPI, then reused).
+    const python = process.env.BENCH_PYTHON ?? (await run('bash', ['test/bench/peer/setup.sh'], { cwd: repoRoot, timeout: 600_000 })).stdout.trim();
+    const out = await mkdtemp(join(tmpdir(), 'tracebridge-bench-smoke-'));
+    const env: Record<string, string> = { BENCH_PYTHON: python, BENCH_ADMIN_DATABASE_URL: inject('adminDatabaseUrl'), HOME: process.env.HOME ?? '/tmp' };
+    for (const name of ['OTELCOL_BIN', 'JAEGER_BIN', 'HELM_BIN', 'XDG_CACHE_HOME']) {
+      const value = process.env[name];
+      if (value) env[name] = value;
+    }
+    const bench = runProcess(process.execPath, ['test/bench/run.ts', '--smoke', '--out', out], env);
+    const code = await bench.exited;
+    output = bench.stdout() + bench.stderr();
+    expect(code, output).toBe(0);
+    results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+    markdown = readFileSync(join(out, 'latest.md'), 'utf8');
+  }, 900_000);
+
+  it('produces every figure, without errors', () => {
+    expect(results.errors).toEqual([]);
+    expect(results.mode).toBe('smoke');
+    expect([...new Set(results.records.map((r) => r.figure))].sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('writes well-formed records: name, value, unit, target, pass', () => {
+    const names = new Set<string>();
+    for (const record of results.records) {
+      expect(Object.keys(record).sort()).toEqual(['figure', 'name', 'pass', 'target', 'unit', 'value']);
+      expect(typeof record.name).toBe('string');
+      expect(names.has(record.name), `duplicate record ${record.name}`).toBe(false);
+      names.add(record.name);
+      expect(typeof record.value).toBe('number');
+      expect(record.unit).toMatch(/\S/);
+      if (record.target === null) expect(record.pass).toBeNull();
+      else {
+        expect(record.target).toMatch(/^(>=|<=|=) -?[\d.]+$/);
+        expect(typeof record.pass).toBe('boolean');
+      }
+    }
+  });
+
+  it('has a record with a target for each of the issue targets', () => {
+    const targeted = (pattern: RegExp) => results.records.filter((r) => r.target !== null && pattern.test(r.name));
+    for (const endpoint of ['GET /users/:id', 'GET /posts?eager=true', 'POST /users']) {
+      expect(targeted(new RegExp(`^overhead · ${escape(endpoint)} · `)).map((r) => r.target)).toEqual(['>= 0.90', '<= 1.15', '>= 0.97']);
+    }
+    expect(targeted(/^peer · .* tracebridge \/ peer$/)).toHaveLength(2);
+    expect(targeted(/SQL statements per request · eager$/)).toHaveLength(2);
+    expect(targeted(/lazy \/ eager$/)).toHaveLength(1);
+    expect(targeted(/^collector · spans\/s sustained/)).toHaveLength(1);
+    expect(targeted(/^memory · /).map((r) => r.target)).toEqual(['<= 150', '<= 30']);
+    expect(targeted(/^startup · /).map((r) => r.target)).toEqual(['<= 1.5']);
+  });
+
+  it('computes the ratios from the measured pairs', () => {
+    const ratios = results.records.filter((r) => r.unit === '×');
+    expect(ratios.length).toBeGreaterThan(15);
+    for (const r of ratios) expect(Number.isFinite(r.value) && r.value > 0, `${r.name} = ${r.value}`).toBe(true);
+    // Eager loading is two statements whatever the page size; lazy is one per post more.
+    const statements = (name: string) => results.records.find((r) => r.name.includes(name))?.value;
+    expect(statements('limit=10 · SQL statements per request · eager')).toBe(2);
+    expect(statements('limit=100 · SQL statements per request · eager')).toBe(2);
+    expect(statements('limit=10 · SQL statements per request · lazy')).toBe(11);
+    expect(statements('limit=100 · SQL statements per request · lazy')).toBe(101);
+  });
+
+  it('records the interleaving: a warm-up of each variant, then rounds of A B C ... A B C', () => {
+    const comparisons = new Map<string, { variant: string; round: number }[]>();
+    for (const entry of results.order.filter((e) => ['tracing overhead', 'peer', 'ceiling', 'eager vs lazy'].includes(e.figure))) {
+      const key = `${entry.figure} ${entry.figure === 'eager vs lazy' || entry.figure === 'ceiling' ? '' : entry.endpoint}`;
+      comparisons.set(key, [...(comparisons.get(key) ?? []), entry]);
+    }
+    expect(comparisons.size).toBe(3 + 3 + 1 + 1);
+    for (const [key, entries] of comparisons) {
+      const variants = entries.filter((e) => e.round === 0).map((e) => e.variant);
+      expect(variants.length, key).toBeGreaterThanOrEqual(2);
+      const expected = [0, ...Array.from({ length: results.settings.rounds }, (_, i) => i + 1)].flatMap((round) => variants.map((variant) => ({ variant, round })));
+      expect(entries.map(({ variant, round }) => ({ variant, round })), key).toEqual(expected);
+    }
+  });
+
+  it('reports the machine, the versions and the placement', () => {
+    expect(results.machine).toMatchObject({ cores: expect.any(Number) as number, placement: expect.any(String) as string });
+    expect(Object.keys(results.versions)).toEqual(expect.arrayContaining(['node', 'python', 'postgresql', 'otelcol', 'py:fastapi', 'npm:hono']));
+    expect(markdown).toMatch(/^# tracebridge benchmarks \(smoke\)/);
+    expect(markdown).toContain('## Targets');
+    for (const record of results.records.filter((r: BenchRecord) => r.target !== null)) expect(markdown).toContain(record.name.replaceAll('|', '\\|'));
+    expect(existsSync(join(repoRoot, 'test/bench/peer/requirements.txt'))).toBe(true);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
