@@ -161,7 +161,7 @@ export async function interleave(cells: readonly Cell[], options: InterleaveOpti
   for (const cell of cells) {
     record(cell, 0);
     const warm = await runLoad(cell.base, cell.endpoint, { seconds: options.warmupSeconds, connections: options.connections, pid: cell.pid });
-    assertClean(warm, cell, 'warm-up');
+    assertClean(warm, cell, 'warm-up', options.log);
     await pause(options.pauseMs);
   }
   for (let n = 1; n <= options.rounds; n++) {
@@ -169,7 +169,7 @@ export async function interleave(cells: readonly Cell[], options: InterleaveOpti
       await waitForQuiet(options.log);
       record(cell, n);
       const sample = await runLoad(cell.base, cell.endpoint, { seconds: options.seconds, connections: options.connections, pid: cell.pid });
-      assertClean(sample, cell, `round ${n}`);
+      assertClean(sample, cell, `round ${n}`, options.log);
       runs.push({ variant: cell.key, endpoint: cell.endpoint.name, round: n, sample });
       options.log(
         `  ${cell.endpoint.name.padEnd(24)} ${cell.label.padEnd(24)} round ${n}: ${round1(sample.rps)} req/s, ` +
@@ -186,7 +186,7 @@ export async function interleave(cells: readonly Cell[], options: InterleaveOpti
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
 /** Milliseconds the whole run may spend waiting for other processes to calm down. */
-let quietBudgetMs = 120_000;
+let quietBudgetMs = 60_000;
 
 export function setQuietBudget(ms: number): void {
   quietBudgetMs = ms;
@@ -213,8 +213,18 @@ export async function waitForQuiet(log: (line: string) => void): Promise<void> {
 }
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function assertClean(sample: LoadSample, cell: Cell, what: string): void {
-  if (sample.non2xx > 0 || sample.errors > 0 || sample.requests === 0) {
+/**
+ * A run is valid when it answered, and at most one response in a thousand was an error (a
+ * non-2xx answer or a connection error): those are kept in latest.json and logged; more fail
+ * the bench.
+ */
+function assertClean(sample: LoadSample, cell: Cell, what: string, log?: (line: string) => void): void {
+  const failed = sample.non2xx + sample.errors;
+  if (failed > 0 && failed <= sample.requests / 1000) {
+    log?.(`  ! ${cell.endpoint.name} on ${cell.label} (${what}): ${sample.non2xx} non-2xx and ${sample.errors} errors in ${sample.requests} responses (tolerated: at most 1 in 1000)`);
+    return;
+  }
+  if (failed > 0 || sample.requests === 0) {
     throw new Error(
       `${cell.endpoint.name} on ${cell.label} (${what}): ${sample.requests} responses, ${sample.non2xx} non-2xx, ${sample.errors} errors`,
     );
@@ -226,6 +236,8 @@ export interface VariantSummary {
   rps: number;
   /** Median server CPU time per request, ms (NaN when unknown). */
   cpuMsPerRequest: number;
+  /** Non-2xx responses and connection errors over the measured rounds. */
+  failed: number;
   p50Ms: number;
   p99Ms: number;
   rounds: number;
@@ -240,6 +252,7 @@ export function summarize(runs: readonly Run[], variant: string): VariantSummary
     variant,
     rps: median(mine.map((r) => r.sample.rps)),
     cpuMsPerRequest: median(mine.map((r) => r.sample.cpuMsPerRequest)),
+    failed: mine.reduce((sum, r) => sum + r.sample.non2xx + r.sample.errors, 0),
     p50Ms: median(mine.map((r) => r.sample.p50Ms)),
     p99Ms: median(mine.map((r) => r.sample.p99Ms)),
     rounds: mine.length,

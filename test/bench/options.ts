@@ -31,7 +31,7 @@ export interface BenchOptions {
 export const USAGE = `usage: node test/bench/run.ts [options]
   --smoke              tiny lengths (the harness check make test runs); results go to a temp dir unless --out
   --duration S         seconds per measured run (default 5)
-  --warmup S           seconds of warm-up per variant (default 3)
+  --warmup S           seconds of warm-up per variant (default 4)
   --rounds N           interleaved rounds per comparison (default 3)
   --connections N      HTTP connections of the load generator (default 10)
   --steady S           seconds of steady load before the collector outage (default 20)
@@ -84,7 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     smoke,
     duration: num('duration', values.duration, smoke ? 1 : 5, 0.5),
-    warmup: num('warmup', values.warmup, smoke ? 0.5 : 3, 0.5),
+    warmup: num('warmup', values.warmup, smoke ? 0.5 : 4, 0.5),
     rounds: Math.round(num('rounds', values.rounds, smoke ? 2 : 3, 1)),
     connections: Math.round(num('connections', values.connections, 10, 1)),
     steady: num('steady', values.steady, smoke ? 2 : 20, 1),

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { repoRoot, runProcess } from '../support/process.ts';
 import type { BenchRecord } from './environment.ts';
 import type { Results } from './report.ts';
@@ -20,12 +20,13 @@ const run = promisify(execFile);
 let results: Results;
 let markdown: string;
 let output: string;
+let out: string | undefined;
 
 describe('make bench, smoke length', () => {
   beforeAll(async () => {
     // The peer's virtualenv (created once from PyPI, then reused).
     const python = process.env.BENCH_PYTHON ?? (await run('bash', ['test/bench/peer/setup.sh'], { cwd: repoRoot, timeout: 600_000 })).stdout.trim();
-    const out = await mkdtemp(join(tmpdir(), 'tracebridge-bench-smoke-'));
+    out = await mkdtemp(join(tmpdir(), 'tracebridge-bench-smoke-'));
     const env: Record<string, string> = { BENCH_PYTHON: python, BENCH_ADMIN_DATABASE_URL: inject('adminDatabaseUrl'), HOME: process.env.HOME ?? '/tmp' };
     for (const name of ['OTELCOL_BIN', 'JAEGER_BIN', 'HELM_BIN', 'XDG_CACHE_HOME']) {
       const value = process.env[name];
@@ -38,6 +39,10 @@ describe('make bench, smoke length', () => {
     results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
     markdown = readFileSync(join(out, 'latest.md'), 'utf8');
   }, 900_000);
+
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
 
   it('produces every figure, without errors', () => {
     expect(results.errors).toEqual([]);

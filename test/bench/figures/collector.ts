@@ -12,7 +12,7 @@ import { OTLP_TRACE_PROTO, TRACE_EXPORT_PATH } from '../../support/otlp-receiver
 import { freePort } from '../../support/ports.ts';
 import { parsePrometheus, type Sample } from '../../support/prometheus.ts';
 import type { Bench } from '../environment.ts';
-import { cpuSeconds, SERVER_CORE } from '../machine.ts';
+import { coreBusy, coreTimes, cpuSeconds, SERVER_CORE } from '../machine.ts';
 import { startProcess, waitFor200 } from '../processes.ts';
 import { percentile, round } from '../stats.ts';
 
@@ -309,6 +309,8 @@ interface Step {
   sentShare: Record<string, number>;
   maxQueue: number;
   collectorCores: number;
+  /** Busy share of each core while offering (core 0: generator and stand-ins; core 1: the collector). */
+  coreBusy: number[];
   /** Export call latency seen by the client, ms. */
   exportP50Ms: number;
   exportP99Ms: number;
@@ -343,6 +345,15 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
   };
   const [grpcPort, httpPort, healthPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const config = structuredClone(chart.config);
+  // Two endpoints are not env references: the API pods, which a cluster's collector finds
+  // through the Kubernetes API (here no API runs: a closed port), and the Datadog intake.
+  const apiTarget = `127.0.0.1:${await freePort()}`;
+  const apiScrape = (config.receivers as Record<string, { config: { scrape_configs: Record<string, Yaml>[] } } | undefined>)['prometheus/api']?.config.scrape_configs[0];
+  if (apiScrape?.kubernetes_sd_configs !== undefined) {
+    delete apiScrape.kubernetes_sd_configs;
+    delete apiScrape.relabel_configs;
+    apiScrape.static_configs = [{ targets: [apiTarget] }];
+  }
   const datadog = (config.exporters as Record<string, Record<string, Yaml>>).datadog!;
   datadog.traces = { endpoint: `http://127.0.0.1:${intake.port}` };
   datadog.metrics = { endpoint: `http://127.0.0.1:${intake.port}` };
@@ -360,7 +371,7 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
     GRAFANA_CLOUD_OTLP_ENDPOINT: `http://127.0.0.1:${gateway.port}`,
     OTLP_DESTINATION_ENDPOINT: `127.0.0.1:${otlpSink.port}`,
     // The API is not part of this figure: its scrape target is a closed port.
-    API_METRICS_TARGET: `127.0.0.1:${await freePort()}`,
+    API_METRICS_TARGET: apiTarget,
   };
   const collector = startProcess({ name: 'collector-all-destinations', command: toolBinary('OTELCOL_BIN'), args: ['--config', configPath], env, logDir: bench.logDir, core: SERVER_CORE });
   const client = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
@@ -375,8 +386,10 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
       bench.order.push({ figure: 'collector', endpoint: 'OTLP/gRPC Export', variant: `${rate} spans/s`, round: 1, at: new Date().toISOString() });
       const before = await scrape(metricsUrl);
       const cpuBefore = cpuSeconds(collector.pid) ?? 0;
+      const coresBefore = coreTimes();
       const t0 = performance.now();
       const sent = await offer(client, payloads, rate, bench.options.collectorStep);
+      const busy = coreBusy(coresBefore, coreTimes());
       await new Promise((r) => setTimeout(r, settleMs));
       const cpu = ((cpuSeconds(collector.pid) ?? 0) - cpuBefore) / ((performance.now() - t0) / 1000);
       const after = await scrape(metricsUrl);
@@ -396,6 +409,7 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
         sentShare,
         maxQueue: Math.max(0, ...Object.values(after.queueSize)),
         collectorCores: cpu,
+        coreBusy: busy.map((b) => round(b, 2)),
         exportP50Ms: percentile(Float64Array.from(sent.latencies).sort(), 50),
         exportP99Ms: percentile(Float64Array.from(sent.latencies).sort(), 99),
         sustained: false,
@@ -413,7 +427,7 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
       if (Object.keys(sentShare).length < 5) step.why.push(`only ${Object.keys(sentShare).length} exporters reported`);
       step.sustained = step.why.length === 0;
       bench.log(
-        `  ${String(rate).padStart(6)} spans/s offered: ${Math.round(step.acceptedPerSecond)} accepted/s, collector ${Math.round(cpu * 100)} % of a core, ` +
+        `  ${String(rate).padStart(6)} spans/s offered: ${Math.round(step.acceptedPerSecond)} accepted/s, collector ${Math.round(cpu * 100)} % of a core, cores ${busy.map((b) => `${Math.round(b * 100)}%`).join('/')}, ` +
           `Export p50/p99 ${round(step.exportP50Ms)}/${round(step.exportP99Ms)} ms, ` +
           (step.sustained ? 'sustained' : `NOT sustained (${step.why.join('; ')})`),
       );

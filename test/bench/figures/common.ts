@@ -14,7 +14,7 @@ export async function compare(bench: Bench, figure: string, cells: Cell[]) {
     warmupSeconds: bench.options.warmup,
     connections: bench.options.connections,
     order: bench.order,
-    pauseMs: bench.options.smoke ? 100 : 1000,
+    pauseMs: bench.options.smoke ? 100 : 500,
     log: bench.log,
   });
   const summaries = new Map<string, VariantSummary>(cells.map((c) => [c.key, summarize(runs, c.key)]));
@@ -26,6 +26,7 @@ export function recordCell(bench: Bench, figure: number, prefix: string, label: 
   bench.record({ figure, name: `${prefix} · req/s · ${label}`, value: round(s.rps, 4), unit: 'req/s', target: null });
   bench.record({ figure, name: `${prefix} · p50 · ${label}`, value: round(s.p50Ms), unit: 'ms', target: null });
   bench.record({ figure, name: `${prefix} · p99 · ${label}`, value: round(s.p99Ms), unit: 'ms', target: null });
+  if (s.failed > 0) bench.record({ figure, name: `${prefix} · failed responses (non-2xx + errors, all rounds) · ${label}`, value: s.failed, unit: 'responses', target: null });
   if (!Number.isNaN(s.cpuMsPerRequest)) {
     bench.record({ figure, name: `${prefix} · server CPU per request · ${label}`, value: round(s.cpuMsPerRequest * 1000), unit: 'µs', target: null });
   }
@@ -44,6 +45,8 @@ export function runsJson(runs: readonly Run[]) {
     p90Ms: round(r.sample.p90Ms),
     p99Ms: round(r.sample.p99Ms),
     cpuUsPerRequest: round(r.sample.cpuMsPerRequest * 1000),
+    non2xx: r.sample.non2xx,
+    errors: r.sample.errors,
     coreBusy: r.sample.coreBusy.map((b) => round(b, 2)),
     foreignCores: round(r.sample.foreignCores, 2),
   }));
@@ -112,6 +115,14 @@ export function tagOf(span: JaegerSpan, key: string): unknown {
   return span.tags.find((t) => t.key === key)?.value;
 }
 
-/** SQL statements of a trace: CLIENT spans of a database system (the driver's spans). */
+/**
+ * SQL statements of a trace: CLIENT spans of a database system (the driver's spans), less the
+ * pool checkouts SQLAlchemy's instrumentation reports as `connect` spans.
+ */
 export const statementSpans = (spans: readonly JaegerSpan[]) =>
-  spans.filter((s) => tagOf(s, 'span.kind') === 'client' && (tagOf(s, 'db.system.name') !== undefined || tagOf(s, 'db.system') !== undefined));
+  spans.filter(
+    (s) =>
+      tagOf(s, 'span.kind') === 'client' &&
+      s.operationName !== 'connect' &&
+      (tagOf(s, 'db.system.name') !== undefined || tagOf(s, 'db.system') !== undefined),
+  );
