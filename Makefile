@@ -107,6 +107,14 @@ build: $(DEPS) ## Compile the API to api/dist (for the container image)
 
 ##@ Benchmarks and drills
 
+.PHONY: bench
+bench: $(DEPS) ## Benchmarks (~13 min): tracing overhead, FastAPI peer, ceiling, eager vs lazy, collector, memory, startup; writes test/bench/results/latest.{md,json}
+	BENCH_PYTHON="$${BENCH_PYTHON:-$$(bash test/bench/peer/setup.sh)}" \
+	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
+	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
+	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
+	node test/bench/run.ts
+
 .PHONY: drills
 drills: $(DEPS) ## Reliability drills at full length (outages, restarts, SIGTERM, fuzzing, secret scans); writes test/drills/results/latest.md
 	SCHEMATHESIS_BIN="$${SCHEMATHESIS_BIN:-$$(bash test/drills/fuzz/setup.sh)}" \
