@@ -160,7 +160,7 @@ export async function interleave(cells: readonly Cell[], options: InterleaveOpti
     options.order.push({ figure: options.figure, endpoint: cell.endpoint.name, variant: cell.key, round, at: new Date().toISOString() });
   for (const cell of cells) {
     record(cell, 0);
-    const warm = await runLoad(cell.base, cell.endpoint, { seconds: options.warmupSeconds, connections: options.connections, pid: cell.pid });
+    const warm = await loadAnswered(cell, { seconds: options.warmupSeconds, connections: options.connections }, 'warm-up', options.log);
     assertClean(warm, cell, 'warm-up', options.log);
     await pause(options.pauseMs);
   }
@@ -168,7 +168,7 @@ export async function interleave(cells: readonly Cell[], options: InterleaveOpti
     for (const cell of cells) {
       await waitForQuiet(options.log);
       record(cell, n);
-      const sample = await runLoad(cell.base, cell.endpoint, { seconds: options.seconds, connections: options.connections, pid: cell.pid });
+      const sample = await loadAnswered(cell, { seconds: options.seconds, connections: options.connections }, `round ${n}`, options.log);
       assertClean(sample, cell, `round ${n}`, options.log);
       runs.push({ variant: cell.key, endpoint: cell.endpoint.name, round: n, sample });
       options.log(
@@ -212,6 +212,25 @@ export async function waitForQuiet(log: (line: string) => void): Promise<void> {
   }
 }
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A run that got no answer at all and no error (the server starved of CPU for the whole of a
+ * short run, as smoke runs next to other suites can be) is run again, at most twice, and
+ * logged; a server that really stopped answering still fails the bench.
+ */
+async function loadAnswered(
+  cell: Cell,
+  load: { seconds: number; connections: number },
+  what: string,
+  log?: (line: string) => void,
+): Promise<LoadSample> {
+  let sample = await runLoad(cell.base, cell.endpoint, { ...load, pid: cell.pid });
+  for (let retry = 1; retry <= 2 && sample.requests === 0 && sample.errors === 0; retry++) {
+    log?.(`  ! ${cell.endpoint.name} on ${cell.label} (${what}): no response in ${load.seconds} s, running it again (${retry}/2)`);
+    sample = await runLoad(cell.base, cell.endpoint, { ...load, pid: cell.pid });
+  }
+  return sample;
+}
 
 /**
  * A run is valid when it answered, and at most one response in a thousand was an error (a
