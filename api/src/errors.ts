@@ -107,8 +107,9 @@ function isDatabaseUnavailable(wrapped: unknown): boolean {
   if (error.name === 'KnexTimeoutError') return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (connectionErrorCodes.has(code) || code.startsWith('08'))) return true;
-  // pg reports a socket closed under it with these messages and no code.
-  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(
+  // pg reports a socket closed under it (or a client ended by it) with these messages and no
+  // code. When the statement was already sent, Knex prefixes the message with "<sql> - ".
+  return /(?:^| - )(?:Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout expired$|Query read timeout$|timeout exceeded when trying to connect)/.test(
     error.message,
   );
 }

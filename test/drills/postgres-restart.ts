@@ -115,6 +115,15 @@ export async function postgresRestart(options: DrillOptions & { ratePerS?: numbe
     const readyBack = readiness.find((r) => r.t > up && r.status === 200)?.t;
     const readyAfter = readiness.filter((r) => readyBack !== undefined && r.t >= readyBack).map((r) => r.status);
     const logLines = api.stdout().split('\n').filter((l) => l.includes('"status":500'));
+    // What a logged 500 was (the error's type, code and message): the drill's failure names its cause.
+    const describeLogged = (line: string): string => {
+      try {
+        const { error, msg } = JSON.parse(line) as { error?: { type?: string; code?: string; message?: string }; msg?: string };
+        return `${error?.type ?? '?'}${error?.code ? ` ${error.code}` : ''}: ${error?.message ?? msg ?? ''}`;
+      } catch {
+        return line.slice(0, 200);
+      }
+    };
 
     Object.assign(figures, {
       requests: all.requests,
@@ -129,7 +138,7 @@ export async function postgresRestart(options: DrillOptions & { ratePerS?: numbe
       'server backends of the API at idle': backends,
     });
     checks.push(
-      check('every failed request is a 503 with Retry-After (no 500, no reset, no timeout)', unexpected.length === 0 && logLines.length === 0, `${statusText(statsOf(unexpected).statuses) || 'none'} unexpected; ${logLines.length} logged 500s`),
+      check('every failed request is a 503 with Retry-After (no 500, no reset, no timeout)', unexpected.length === 0 && logLines.length === 0, `${statusText(statsOf(unexpected).statuses) || 'none'} unexpected; ${logLines.length} logged 500s${logLines.length ? `: ${logLines.slice(0, 3).map(describeLogged).join(' | ')}` : ''}`),
       check('the outage is visible: requests during it answer 503', (outage.statuses['503'] ?? 0) > 0, statusText(outage.statuses)),
       check(
         `no hang: every request answers within the acquire timeout (${ACQUIRE_TIMEOUT_MS} ms) + 500 ms`,

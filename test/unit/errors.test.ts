@@ -13,6 +13,10 @@ describe('toApiError', () => {
     ['a connection exception class', withCode('connection failure', '08006')],
     ['a statement timeout', withCode('canceling statement due to statement timeout', '57014')],
     ['a socket closed under pg', new Error('Connection terminated unexpectedly')],
+    ['a query on a client pg was ending', new Error('Client was closed and is not queryable')],
+    ['a pg connect timeout', new Error('timeout expired')],
+    // Knex prefixes the driver's message with the statement once it was sent (seen in the Postgres restart drill).
+    ['a socket closed under a statement in flight', new Error('select "users".* from "users" where "users"."id" = $1 - Connection terminated unexpectedly')],
     ['an Objection-wrapped driver error', Object.assign(new Error('wrapped'), { nativeError: withCode('x', 'ECONNRESET') })],
   ])('maps %s to 503 with Retry-After', (_case, error) => {
     const mapped = toApiError(error, 7);

@@ -45,6 +45,8 @@ export function createDb(
       propagateCreateError: true,
     },
     acquireConnectionTimeout: pool.acquireTimeoutMs,
+    // A failed statement's error message starts with its SQL; never with the bound values spliced in.
+    compileSqlOnError: false,
   });
   observeStatements(db);
   return db;
