@@ -1,6 +1,7 @@
 import { context, diag, metrics, ValueType, type BatchObservableResult, type Meter } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { concatEncoded, encodeSpans, type BatchExporter, type EncodedSpans } from './otlp-encoded.ts';
 
 export type DropReason = 'buffer_full' | 'retry_expired' | 'shutdown';
 
@@ -48,8 +49,34 @@ const DEFAULTS: Required<RetryingSpanExporterOptions> = {
 
 const DROP_REASONS: readonly DropReason[] = ['buffer_full', 'retry_expired', 'shutdown'];
 
-interface Pending {
-  spans: ReadableSpan[];
+/** How spans are held while they wait: what a batch is, how batches merge and shrink. */
+export interface BatchCodec<B> {
+  /** Turns spans entering the buffer into a batch (the buffer outlives the caller's array). */
+  encode: (spans: ReadableSpan[]) => B;
+  count: (batch: B) => number;
+  concat: (parts: B[]) => B;
+  /** The batch without its first n spans; absent when a batch can only be dropped whole. */
+  dropFirst?: (batch: B, n: number) => B;
+}
+
+/** Spans held as the SDK's objects, for an inner SpanExporter. */
+export const spanArrayCodec: BatchCodec<ReadableSpan[]> = {
+  encode: (spans) => spans.slice(),
+  count: (batch) => batch.length,
+  concat: (parts) => (parts.length === 1 && parts[0] ? parts[0] : parts.flat()),
+  dropFirst: (batch, n) => batch.slice(n),
+};
+
+/** Spans held as OTLP protobuf bytes (a tenth of the memory), for an encoded OTLP exporter. */
+export const encodedSpansCodec: BatchCodec<EncodedSpans> = {
+  encode: encodeSpans,
+  count: (batch) => batch.count,
+  concat: concatEncoded,
+};
+
+interface Pending<B> {
+  batch: B;
+  count: number;
   /** performance.now(), not Date.now(): a wall-clock step must not expire or immortalize a batch. */
   readonly since: number;
 }
@@ -61,11 +88,12 @@ interface Pending {
  *
  * Delivery is at least once: an attempt that times out may still land, and is then sent again.
  */
-export class RetryingSpanExporter implements SpanExporter {
-  readonly #inner: SpanExporter;
+export class RetryingSpanExporter<B = ReadableSpan[]> implements SpanExporter {
+  readonly #inner: BatchExporter<B>;
+  readonly #codec: BatchCodec<B>;
   readonly #options: Required<RetryingSpanExporterOptions>;
   /** FIFO; each entry holds at most maxBatchSpans spans. */
-  #queue: Pending[] = [];
+  #queue: Pending<B>[] = [];
   #buffered = 0;
   /** Leading queue entries of the attempt in flight: eviction must leave them for the result to remove. */
   #locked = 0;
@@ -82,7 +110,8 @@ export class RetryingSpanExporter implements SpanExporter {
   #shutdown: Promise<void> | undefined;
   #unbindMeter: (() => void) | undefined;
 
-  constructor(inner: SpanExporter, options: RetryingSpanExporterOptions = {}) {
+  /** codec: how batches are held; by default the SDK's span objects, for an inner SpanExporter. */
+  constructor(inner: BatchExporter<B>, options: RetryingSpanExporterOptions = {}, codec?: BatchCodec<B>) {
     const resolved = { ...DEFAULTS };
     for (const key of Object.keys(DEFAULTS) as (keyof RetryingSpanExporterOptions)[]) {
       const value = options[key] ?? DEFAULTS[key];
@@ -93,6 +122,7 @@ export class RetryingSpanExporter implements SpanExporter {
       throw new RangeError('RetryingSpanExporter: maxBatchSpans must not exceed maxBufferedSpans');
     }
     this.#inner = inner;
+    this.#codec = codec ?? (spanArrayCodec as unknown as BatchCodec<B>);
     this.#options = resolved;
   }
 
@@ -169,9 +199,13 @@ export class RetryingSpanExporter implements SpanExporter {
     while (excess > 0) {
       const oldest = this.#queue[this.#locked];
       if (oldest === undefined) break;
-      const count = Math.min(excess, oldest.spans.length);
-      if (count === oldest.spans.length) this.#queue.splice(this.#locked, 1);
-      else oldest.spans = oldest.spans.slice(count);
+      const codec = this.#codec;
+      // A batch that cannot shrink (encoded bytes) goes whole: a few more spans than needed.
+      const count = codec.dropFirst ? Math.min(excess, oldest.count) : oldest.count;
+      if (codec.dropFirst && count < oldest.count) {
+        oldest.batch = codec.dropFirst(oldest.batch, count);
+        oldest.count -= count;
+      } else this.#queue.splice(this.#locked, 1);
       this.#buffered -= count;
       excess -= count;
       this.#drop(count, 'buffer_full');
@@ -182,9 +216,9 @@ export class RetryingSpanExporter implements SpanExporter {
       incoming = incoming.slice(excess);
     }
     const since = performance.now();
-    // Copied: the buffer outlives the call and the caller may reuse its array.
     for (let i = 0; i < incoming.length; i += maxBatchSpans) {
-      this.#queue.push({ spans: incoming.slice(i, i + maxBatchSpans), since });
+      const spans = incoming.slice(i, i + maxBatchSpans);
+      this.#queue.push({ batch: this.#codec.encode(spans), count: spans.length, since });
     }
     this.#buffered += incoming.length;
   }
@@ -199,16 +233,16 @@ export class RetryingSpanExporter implements SpanExporter {
   async #run(): Promise<void> {
     try {
       while (this.#queue.length > 0 && this.#isOpen()) {
-        const { count, spans } = this.#nextBatch();
-        this.#locked = count;
-        const result = await this.#attempt(spans);
+        const { entries, batch, spans } = this.#nextBatch();
+        this.#locked = entries;
+        const result = await this.#attempt(batch);
         this.#locked = 0;
         // Shutdown has already counted these spans as dropped and cleared the queue.
         if (!this.#isOpen()) return;
         if (result.code === ExportResultCode.SUCCESS) {
-          this.#queue.splice(0, count);
-          this.#buffered -= spans.length;
-          this.#exported += spans.length;
+          this.#queue.splice(0, entries);
+          this.#buffered -= spans;
+          this.#exported += spans;
           this.#step = 0;
         } else {
           this.#failures++;
@@ -228,18 +262,19 @@ export class RetryingSpanExporter implements SpanExporter {
     return this.#state !== 'closed';
   }
 
-  #nextBatch(): { count: number; spans: ReadableSpan[] } {
-    const spans: ReadableSpan[] = [];
-    let count = 0;
+  /** The leading queue entries that fit one export (maxBatchSpans), merged. */
+  #nextBatch(): { entries: number; batch: B; spans: number } {
+    const parts: B[] = [];
+    let spans = 0;
     for (const pending of this.#queue) {
-      if (count > 0 && spans.length + pending.spans.length > this.#options.maxBatchSpans) break;
-      spans.push(...pending.spans);
-      count++;
+      if (parts.length > 0 && spans + pending.count > this.#options.maxBatchSpans) break;
+      parts.push(pending.batch);
+      spans += pending.count;
     }
-    return { count, spans };
+    return { entries: parts.length, batch: this.#codec.concat(parts), spans };
   }
 
-  #attempt(spans: ReadableSpan[]): Promise<ExportResult> {
+  #attempt(batch: B): Promise<ExportResult> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: ExportResult): void => {
@@ -254,7 +289,7 @@ export class RetryingSpanExporter implements SpanExporter {
       }, this.#options.attemptTimeoutMs);
       timer.unref();
       try {
-        this.#inner.export(spans, settle);
+        this.#inner.export(batch, settle);
       } catch (error) {
         settle({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
       }
@@ -285,8 +320,8 @@ export class RetryingSpanExporter implements SpanExporter {
       const head = this.#queue[0];
       if (head === undefined || head.since > cutoff) return;
       this.#queue.shift();
-      this.#buffered -= head.spans.length;
-      this.#drop(head.spans.length, 'retry_expired');
+      this.#buffered -= head.count;
+      this.#drop(head.count, 'retry_expired');
     }
   }
 

@@ -121,6 +121,10 @@ type Execute = (this: unknown) => Promise<unknown>;
 function tracedExecute(original: Execute): Execute {
   return function execute(this: unknown) {
     if (!options.enabled) return original.call(this);
+    const parent = trace.getActiveSpan();
+    // An unsampled request records no spans: only the statement shape is tracked, so N+1
+    // detection (a metric and a log line, both unsampled) still sees every request.
+    if (parent !== undefined && !parent.isRecording()) return untracedExecute(this, original, parent.spanContext().spanId);
     const builder = this as BuilderInternals;
     const relation = relationOf(builder);
     const knex = builder.knex();
@@ -159,6 +163,16 @@ function tracedExecute(original: Execute): Execute {
       }
     });
   };
+}
+
+async function untracedExecute(builder: unknown, original: Execute, parentSpanId: string): Promise<unknown> {
+  const record: QueryRecord = { sql: undefined, statements: 0 };
+  const startMs = performance.now();
+  try {
+    return await context.with(context.active().setValue(QUERY, record), () => original.call(builder));
+  } finally {
+    detectNPlusOne(parentSpanId, record.sql ?? 'unknown', startMs);
+  }
 }
 
 function detectNPlusOne(parentSpanId: string, sql: string, startMs: number): void {

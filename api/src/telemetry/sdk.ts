@@ -1,12 +1,12 @@
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { envDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { TelemetryConfig } from '../config.ts';
-import { RetryingSpanExporter } from './exporter.ts';
+import { encodedSpansCodec, RetryingSpanExporter } from './exporter.ts';
+import { createEncodedOtlpGrpcTraceExporter } from './otlp-encoded.ts';
 import { isProbe, restoreServerErrorType } from './http.ts';
 import { serviceResource } from './resource.ts';
 
@@ -30,7 +30,7 @@ const jsonDiag = (level: string): DiagLogger['error'] => (message, ...args) => {
 /**
  * NodeSDK with:
  * - traces: batched (OTEL_BSP_*), sampled (OTEL_TRACES_SAMPLER*), exported over OTLP/gRPC
- *   (OTEL_EXPORTER_OTLP_*) through a bounded retrying buffer;
+ *   (OTEL_EXPORTER_OTLP_*) through a bounded retrying buffer that holds them protobuf-encoded;
  * - metrics: a Prometheus endpoint on METRICS_HOST:METRICS_PORT/metrics, never OTLP;
  * - logs: no OTLP log exporter (logs are JSON on stdout);
  * - instrumentations: http (the SERVER span) and pg (driver spans, parameterized SQL only).
@@ -46,10 +46,11 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     DiagLogLevel.WARN,
   );
 
-  const exporter = new RetryingSpanExporter(new OTLPTraceExporter(), {
-    maxBufferedSpans: config.export.maxBufferedSpans,
-    maxRetryMs: config.export.maxRetryMs,
-  });
+  const exporter = new RetryingSpanExporter(
+    createEncodedOtlpGrpcTraceExporter(),
+    { maxBufferedSpans: config.export.maxBufferedSpans, maxRetryMs: config.export.maxRetryMs },
+    encodedSpansCodec,
+  );
   const prometheus = new PrometheusExporter(
     { host: config.metrics.host, port: config.metrics.port, endpoint: '/metrics' },
     (error) => {
