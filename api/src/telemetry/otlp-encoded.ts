@@ -1,10 +1,8 @@
-import type { ExportResult } from '@opentelemetry/core';
-import {
-  convertLegacyOtlpGrpcOptions,
-  createOtlpGrpcExportDelegate,
-  type OTLPGRPCExporterConfigNode,
-} from '@opentelemetry/otlp-grpc-exporter-base';
-import { ProtobufTraceSerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer';
+import * as grpc from '@grpc/grpc-js';
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { convertLegacyOtlpGrpcOptions, type OTLPGRPCExporterConfigNode } from '@opentelemetry/otlp-grpc-exporter-base';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 
 /**
@@ -42,26 +40,89 @@ export interface BatchExporter<B> {
   shutdown(): Promise<void>;
 }
 
+const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const identity = (bytes: Buffer): Buffer => bytes;
+
 /**
- * The OTLP/gRPC trace exporter of @opentelemetry/exporter-trace-otlp-grpc (same configuration from
- * OTEL_EXPORTER_OTLP_* and the same transport, retries and self-observability metrics), fed with
- * already encoded requests.
+ * grpc-js grows its reconnect backoff to 120 s by default: after a minute-long collector outage
+ * the exporter sat out 25 s of a collector that was back (measured), dropping what arrived
+ * meanwhile. The retrying buffer has its own backoff (at most 5 s), so the channel's is kept
+ * as short.
+ */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.min_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+};
+
+/**
+ * An OTLP/gRPC trace exporter for already encoded requests. Its configuration (endpoint, TLS
+ * files, headers, compression, timeout from config or OTEL_EXPORTER_OTLP_*) is read by the same
+ * function @opentelemetry/exporter-trace-otlp-grpc uses; the transport is our own only to set
+ * the channel's reconnect backoff, which the stock transport does not expose. It does not retry:
+ * the RetryingSpanExporter in front of it does.
  */
 export function createEncodedOtlpGrpcTraceExporter(config: OTLPGRPCExporterConfigNode = {}): BatchExporter<EncodedSpans> {
-  const delegate = createOtlpGrpcExportDelegate<EncodedSpans, IExportTraceServiceResponse>(
-    // Deprecated for applications, yet the one public way to read OTEL_EXPORTER_OTLP_* the way
-    // OTLPTraceExporter does (it calls the same function).
-    // eslint-disable-next-line @typescript-eslint/no-deprecated
-    convertLegacyOtlpGrpcOptions(config, 'TRACES'),
-    { serializeRequest: (batch) => batch.bytes, deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data) },
-    'otlp_grpc_span_exporter',
-    { name: 'span', countItems: (batch) => batch.count },
-    undefined,
-    'TraceExportService',
-    '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-  );
-  return {
-    export: (batch, resultCallback) => delegate.export(batch, resultCallback),
-    shutdown: () => delegate.shutdown(),
+  // Deprecated for applications, yet the one public way to read OTEL_EXPORTER_OTLP_* the way
+  // OTLPTraceExporter does (it calls the same function).
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
+  const options = convertLegacyOtlpGrpcOptions(config, 'TRACES');
+  let client: grpc.Client | undefined;
+  let metadata: grpc.Metadata | undefined;
+  const connect = (): grpc.Client => {
+    metadata ??= options.metadata();
+    client ??= new grpc.Client(options.url, options.credentials(), {
+      ...CHANNEL_OPTIONS,
+      'grpc.default_compression_algorithm':
+        options.compression === 'gzip' ? grpc.compressionAlgorithms.gzip : grpc.compressionAlgorithms.identity,
+      'grpc.primary_user_agent': `tracebridge-api ${options.userAgent ?? ''}`.trim(),
+    });
+    return client;
   };
+  return {
+    export(batch, resultCallback) {
+      let channel: grpc.Client;
+      try {
+        channel = connect();
+      } catch (error) {
+        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+        return;
+      }
+      channel.makeUnaryRequest<Buffer, Buffer>(
+        EXPORT_PATH,
+        identity,
+        identity,
+        Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength),
+        metadata ?? new grpc.Metadata(),
+        { deadline: Date.now() + options.timeoutMillis },
+        (error, response) => {
+          if (error) {
+            resultCallback({ code: ExportResultCode.FAILED, error });
+            return;
+          }
+          warnOnPartialSuccess(response);
+          resultCallback({ code: ExportResultCode.SUCCESS });
+        },
+      );
+    },
+    shutdown() {
+      client?.close();
+      client = undefined;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A collector that accepted only part of a request says so in the response; it is not retried. */
+function warnOnPartialSuccess(response: Buffer | undefined): void {
+  if (!response?.length) return;
+  try {
+    const partial = ProtobufTraceSerializer.deserializeResponse(response).partialSuccess;
+    const rejected = partial?.rejectedSpans ?? 0;
+    if (rejected > 0 || partial?.errorMessage) {
+      diag.warn(`OTLP export partially rejected: ${rejected} spans (${partial?.errorMessage ?? 'no message'})`);
+    }
+  } catch {
+    diag.warn('OTLP export succeeded but its response could not be decoded');
+  }
 }
