@@ -6,18 +6,20 @@ import {
   env,
   fieldEnv,
   image,
+  namedPort,
   nonEmpty,
-  port,
   podSecurityContext,
+  port,
   resources,
   secretEnv,
   servicePort,
-  annotations,
 } from './common.ts';
 import { componentName, labels, metadata, selectorLabels, type StackContext } from './names.ts';
 
-/** The API's image: api.image with the chart's appVersion as the default tag. */
-export const apiImage = (ctx: StackContext) => image({ ...ctx.values.api.image, tag: ctx.values.api.image.tag || ctx.chart.appVersion });
+/** The image tag, and the service.version the API reports: the chart's appVersion unless set. */
+const apiTag = (ctx: StackContext): string => ctx.values.api.image.tag || ctx.chart.appVersion;
+/** The API's image: api.image with that tag. */
+export const apiImage = (ctx: StackContext) => image({ ...ctx.values.api.image, tag: apiTag(ctx) });
 
 /** The Service the API sends OTLP/gRPC to (tracebridge.collectorOtlpGrpc). */
 export const collectorOtlpGrpc = (ctx: StackContext) => `${componentName(ctx, 'collector')}:4317`;
@@ -34,7 +36,7 @@ export function databaseEnv(ctx: StackContext): k8s.EnvVar[] {
   const inCluster = v.postgresql.enabled;
   const db = inCluster ? v.postgresql : v.externalDatabase;
   const host = inCluster ? componentName(ctx, 'postgresql') : v.externalDatabase.host;
-  const dbPort = inCluster ? 5432 : Math.trunc(v.externalDatabase.port);
+  const dbPort = inCluster ? 5432 : v.externalDatabase.port;
   return [
     env('DATABASE_URL', `postgresql://${db.username}@${host}:${dbPort}/${db.database}`),
     secretEnv('PGPASSWORD', databaseSecretName(ctx), db.passwordKey),
@@ -73,7 +75,7 @@ export class Api extends Construct {
         type: api.service.type,
         selector: selectorLabels(ctx, 'api'),
         ports: [
-          { name: 'http', port: api.service.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' },
+          servicePort('http', api.service.port),
           servicePort('metrics', api.metricsPort),
         ],
       },
@@ -90,7 +92,7 @@ export class Api extends Construct {
       securityContext: containerSecurityContext(),
       resources: resources(api.resources),
     };
-    const healthz = { path: '/healthz', port: k8s.IntOrString.fromString('http') };
+    const healthz = { path: '/healthz', port: namedPort('http') };
 
     this.deployment = new Deployment(
       this,
@@ -102,7 +104,7 @@ export class Api extends Construct {
           revisionHistoryLimit: 3,
           selector: { matchLabels: selectorLabels(ctx, 'api') },
           template: {
-            metadata: { labels: labels(ctx, 'api'), annotations: annotations(api.podAnnotations) },
+            metadata: { labels: labels(ctx, 'api'), annotations: nonEmpty(api.podAnnotations) },
             spec: {
               serviceAccountName: name,
               automountServiceAccountToken: false,
@@ -128,7 +130,7 @@ export class Api extends Construct {
                     env('DB_STATEMENT_TIMEOUT_MS', String(api.pool.statementTimeoutMs)),
                     env('LOG_LEVEL', api.logLevel),
                     env('SERVICE_NAME', 'tracebridge-api'),
-                    env('SERVICE_VERSION', api.image.tag || ctx.chart.appVersion),
+                    env('SERVICE_VERSION', apiTag(ctx)),
                     env('DEPLOYMENT_ENVIRONMENT', api.environment),
                     env('SHUTDOWN_TIMEOUT_MS', '20000'),
                     env('OTEL_EXPORTER_OTLP_ENDPOINT', `http://${collectorOtlpGrpc(ctx)}`),
@@ -144,7 +146,7 @@ export class Api extends Construct {
                   startupProbe: { httpGet: healthz, periodSeconds: 2, failureThreshold: 30 },
                   livenessProbe: { httpGet: healthz, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
                   readinessProbe: {
-                    httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('http') },
+                    httpGet: { path: '/readyz', port: namedPort('http') },
                     periodSeconds: 5,
                     timeoutSeconds: 2,
                     failureThreshold: 2,

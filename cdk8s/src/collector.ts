@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { assembleCollectorConfig, toYaml } from '../../collector/assemble.ts';
-import { annotations, checksum, containerSecurityContext, Deployment, env, image, nonEmpty, podDiscoveryRbac, podSecurityContext, port, resources, servicePort } from './common.ts';
+import { checksum, containerSecurityContext, Deployment, env, image, namedPort, nonEmpty, podDiscoveryRbac, podSecurityContext, port, resources, servicePort } from './common.ts';
 import { collectorFragments, DestinationCredentials, destinationEnv } from './destinations.ts';
 import { componentName, labels, metadata, selectorLabels, type StackContext } from './names.ts';
 
@@ -56,7 +56,7 @@ export class Collector extends Construct {
       },
     });
 
-    const health = { path: '/', port: k8s.IntOrString.fromString('health') };
+    const health = { path: '/', port: namedPort('health') };
     this.deployment = new Deployment(
       this,
       'Deployment',
@@ -70,7 +70,7 @@ export class Collector extends Construct {
             metadata: {
               labels: labels(ctx, 'collector'),
               // A new configuration (a destination switched on or off) rolls the pods.
-              annotations: annotations({ 'checksum/config': checksum(config), ...c.podAnnotations }),
+              annotations: { 'checksum/config': checksum(config), ...c.podAnnotations },
             },
             spec: {
               serviceAccountName: name,

@@ -44,15 +44,16 @@ export const resources = (r: ResourcesValues): k8s.ResourceRequirements => ({
   limits: resourceList(r.limits),
 });
 
+/** A port referred to by its container port's name. */
+export const namedPort = (name: string): k8s.IntOrString => k8s.IntOrString.fromString(name);
 export const port = (name: string, containerPort: number): k8s.ContainerPort => ({ name, containerPort, protocol: 'TCP' });
 export const servicePort = (name: string, portNumber: number, extra: Partial<k8s.ServicePort> = {}): k8s.ServicePort => ({
   name,
   port: portNumber,
-  targetPort: k8s.IntOrString.fromString(name),
+  targetPort: namedPort(name),
   protocol: 'TCP',
   ...extra,
 });
-export const namedPort = (name: string) => k8s.IntOrString.fromString(name);
 
 export const env = (name: string, value: string): k8s.EnvVar => ({ name, value });
 export const secretEnv = (name: string, secret: string, key: string): k8s.EnvVar => ({
@@ -84,6 +85,24 @@ export interface GeneratedSecretProps {
 }
 
 export const defaultPassword = (): string => randomAlphaNum(32);
+
+/**
+ * The generated password Secret of a component (the chart's tracebridge.generatedPassword),
+ * in props.secretsScope when given.
+ */
+export function generatedPasswordSecret(
+  owner: Construct,
+  props: GeneratedSecretProps,
+  component: 'grafana' | 'postgresql',
+  passwordKey: string,
+): k8s.KubeSecret {
+  const ctx = props.context;
+  return new k8s.KubeSecret(props.secretsScope ?? owner, `${componentName(ctx, component)}-secret`, {
+    metadata: metadata(ctx, component),
+    type: 'Opaque',
+    data: { [passwordKey]: Buffer.from((props.generatePassword ?? defaultPassword)()).toString('base64') },
+  });
+}
 
 /** What the chart passes through from the values as given (toYaml): extra env, scheduling. */
 export interface PodPassthrough {
@@ -134,8 +153,6 @@ export class StatefulSet extends k8s.KubeStatefulSet {
   }
 }
 
-/** Annotations, or nothing when there are none (the chart renders no empty maps). */
-export const annotations = (a: Record<string, string> = {}): Record<string, string> | undefined => (Object.keys(a).length ? a : undefined);
 /** A map or list, or nothing when empty or absent (`{{- with }}`). */
 export const nonEmpty = <T extends object>(v: T | undefined): T | undefined => (v && Object.keys(v).length ? v : undefined);
 

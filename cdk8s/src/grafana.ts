@@ -4,10 +4,11 @@ import { Construct } from 'constructs';
 import {
   checksum,
   containerSecurityContext,
-  defaultPassword,
   Deployment,
   env,
+  generatedPasswordSecret,
   image,
+  namedPort,
   podSecurityContext,
   port,
   resources,
@@ -119,14 +120,10 @@ export class Grafana extends Construct {
 
     if (!g.existingSecret) {
       // Created once and never re-applied (see main.ts), like the chart's lookup keeps it.
-      this.secret = new k8s.KubeSecret(props.secretsScope ?? this, `${name}-secret`, {
-        metadata: metadata(ctx, 'grafana'),
-        type: 'Opaque',
-        data: { [g.passwordKey]: Buffer.from((props.generatePassword ?? defaultPassword)()).toString('base64') },
-      });
+      this.secret = generatedPasswordSecret(this, props, 'grafana', g.passwordKey);
     }
 
-    const health = { path: '/api/health', port: k8s.IntOrString.fromString('http') };
+    const health = { path: '/api/health', port: namedPort('http') };
     this.deployment = new Deployment(
       this,
       'Deployment',

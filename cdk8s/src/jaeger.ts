@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { checksum, containerSecurityContext, Deployment, env, image, podSecurityContext, port, resources, servicePort } from './common.ts';
+import { checksum, containerSecurityContext, Deployment, env, image, namedPort, podSecurityContext, port, resources, servicePort } from './common.ts';
 import { componentName, labels, metadata, selectorLabels, type StackContext } from './names.ts';
 
 /** collector/jaeger.yaml: the configuration `make up`, the tests and the chart run. */
@@ -27,7 +27,7 @@ export class Jaeger extends Construct {
 
     new k8s.KubeConfigMap(this, 'ConfigMap', { metadata: metadata(ctx, 'jaeger'), data: { 'config.yaml': config } });
 
-    const health = { path: '/status', port: k8s.IntOrString.fromString('health') };
+    const health = { path: '/status', port: namedPort('health') };
     this.deployment = new Deployment(
       this,
       'Deployment',

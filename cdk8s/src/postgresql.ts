@@ -3,8 +3,8 @@ import { Construct } from 'constructs';
 import { databaseSecretName } from './api.ts';
 import {
   containerSecurityContext,
-  defaultPassword,
   env,
+  generatedPasswordSecret,
   image,
   port,
   podSecurityContext,
@@ -37,11 +37,7 @@ export class Postgresql extends Construct {
     if (!pg.existingSecret) {
       // Created once and never re-applied (see main.ts): a redeploy must not change the
       // password the database was initialized with. The chart keeps it with `lookup` instead.
-      this.secret = new k8s.KubeSecret(props.secretsScope ?? this, `${name}-secret`, {
-        metadata: metadata(ctx, 'postgresql'),
-        type: 'Opaque',
-        data: { [pg.passwordKey]: Buffer.from((props.generatePassword ?? defaultPassword)()).toString('base64') },
-      });
+      this.secret = generatedPasswordSecret(this, props, 'postgresql', pg.passwordKey);
     }
 
     this.service = new k8s.KubeService(this, 'Service', {

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { checksum, containerSecurityContext, Deployment, image, podDiscoveryRbac, podSecurityContext, port, resources, servicePort } from './common.ts';
+import { checksum, containerSecurityContext, Deployment, image, namedPort, podDiscoveryRbac, podSecurityContext, port, resources, servicePort } from './common.ts';
 import { componentName, labels, metadata, selectorLabels, type StackContext } from './names.ts';
 
 /**
@@ -83,8 +83,8 @@ export class Prometheus extends Construct {
                   imagePullPolicy: p.image.pullPolicy,
                   args: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus', `--storage.tsdb.retention.time=${p.retention}`],
                   ports: [port('http', 9090)],
-                  livenessProbe: { httpGet: { path: '/-/healthy', port: k8s.IntOrString.fromString('http') }, periodSeconds: 10 },
-                  readinessProbe: { httpGet: { path: '/-/ready', port: k8s.IntOrString.fromString('http') }, periodSeconds: 5 },
+                  livenessProbe: { httpGet: { path: '/-/healthy', port: namedPort('http') }, periodSeconds: 10 },
+                  readinessProbe: { httpGet: { path: '/-/ready', port: namedPort('http') }, periodSeconds: 5 },
                   securityContext: containerSecurityContext(),
                   resources: resources(p.resources),
                   volumeMounts: [

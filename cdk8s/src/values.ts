@@ -351,7 +351,7 @@ export function combinationProblem(v: TracebridgeValues): string | undefined {
     return 'grafana.enabled=true needs prometheus.enabled=true: the dashboards query the in-cluster Prometheus';
   }
 
-  if (v.api.autoscaling.enabled && Math.trunc(v.api.autoscaling.maxReplicas) < Math.trunc(v.api.autoscaling.minReplicas)) {
+  if (v.api.autoscaling.enabled && v.api.autoscaling.maxReplicas < v.api.autoscaling.minReplicas) {
     return 'api.autoscaling.maxReplicas must be at least api.autoscaling.minReplicas';
   }
   return undefined;
