@@ -57,7 +57,7 @@ async function discard(reader: ReadableStreamDefaultReader<Uint8Array>): Promise
  * sees ECONNRESET or EPIPE instead of the 413. A body declared larger than the limit plus the
  * discard bound is answered at once. Either way the connection is closed after the 413.
  */
-export function limitBody(maxSize: number, tooLarge: (c: Context) => Response): MiddlewareHandler {
+function limitBody(maxSize: number, tooLarge: (c: Context) => Response): MiddlewareHandler {
   const reject = async (c: Context, reader: ReadableStreamDefaultReader<Uint8Array> | undefined) => {
     if (reader) await discard(reader);
     c.header('Connection', 'close');

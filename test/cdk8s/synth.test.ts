@@ -329,6 +329,7 @@ describe('the cdk8s README example', () => {
   it('shows the embedding example that is tested here', () => {
     const readme = readFileSync(join(repoRoot, 'cdk8s/README.md'), 'utf8');
     const code = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    expect(code, 'a ```ts block in cdk8s/README.md').not.toBe('');
     const example = readFileSync(join(repoRoot, 'cdk8s/examples/embed.ts'), 'utf8');
     for (const line of code.split('\n').filter((l) => l.trim() && !l.trim().startsWith('//') && !l.includes('...'))) expect(example, line).toContain(line.trim());
   });

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { assembleCollectorConfig, type Destination, type Yaml } from '../../collector/assemble.ts';
 import { jaegerTraces, startCollector, startJaeger, toolBinary, type Collector, type Jaeger } from '../support/backends.ts';
-import { chartDir, dataOf, EXAMPLES, exampleValues, find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
+import { chartDir, collectorOf, EXAMPLES, exampleValues, renderExample } from '../support/chart.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startDatadogIntake, type DatadogIntake } from '../support/datadog-intake.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
 import { runNode, startTracedApi, type ManagedProcess } from '../support/process.ts';
@@ -25,26 +25,6 @@ import { startGrafanaCloudGateway, type GrafanaCloudGateway } from '../support/s
 
 const run = promisify(execFile);
 const stderrOf = (error: unknown) => (error as { stderr?: string }).stderr ?? 'no stderr';
-
-interface ChartCollector {
-  config: Record<string, Yaml>;
-  /** The Deployment's env: plain values, and secretKeyRefs as "<secret>/<key>". */
-  env: Record<string, string>;
-  secretRefs: Record<string, string>;
-}
-
-function collectorOf(objects: K8sObject[]): ChartCollector {
-  const configMap = { data: dataOf(find(objects, 'ConfigMap', 'tracebridge-collector')) };
-  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!;
-  const env: Record<string, string> = {};
-  const secretRefs: Record<string, string> = {};
-  for (const e of container.env ?? []) {
-    const ref = (e.valueFrom as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
-    if (ref) secretRefs[e.name] = `${ref.name}/${ref.key}`;
-    else if (e.value !== undefined) env[e.name] = e.value;
-  }
-  return { config: parse(configMap.data['config.yaml']!) as Record<string, Yaml>, env, secretRefs };
-}
 
 /** The fragments an example enables, read from the chart's defaults and the example's values. */
 function enabledDestinations(example: string): Destination[] {
@@ -105,8 +85,7 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
   let otlpSink: OtlpReceiver;
   let grafanaSink: OtlpReceiver;
   let gateway: GrafanaCloudGateway;
-  let intake: Server;
-  const intakeRequests: { path: string; apiKey: string | undefined }[] = [];
+  let intake: DatadogIntake;
   let collector: Collector;
   let api: ManagedProcess;
   let base: string;
@@ -121,15 +100,7 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
     otlpSink = await startOtlpReceiver();
     grafanaSink = await startOtlpReceiver();
     gateway = await startGrafanaCloudGateway({ instanceId: INSTANCE_ID, token: TOKEN, sinkPort: grafanaSink.port });
-    intake = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        intakeRequests.push({ path: (req.url ?? '').split('?')[0]!, apiKey: req.headers['dd-api-key'] as string | undefined });
-        res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    const intakePort = await freePort();
-    await new Promise<void>((resolve) => intake.listen(intakePort, '127.0.0.1', resolve));
+    intake = await startDatadogIntake();
     const apiMetricsPort = await freePort();
 
     // The chart's env, then only endpoints moved to loopback and the Secrets' values supplied.
@@ -156,9 +127,7 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
       delete scrape.kubernetes_sd_configs;
       delete scrape.relabel_configs;
       scrape.static_configs = [{ targets: [`127.0.0.1:${apiMetricsPort}`] }];
-      const datadog = (config.exporters as Record<string, Record<string, Yaml>>).datadog!;
-      datadog.traces = { endpoint: `http://127.0.0.1:${intakePort}`, trace_buffer: 10 };
-      datadog.metrics = { endpoint: `http://127.0.0.1:${intakePort}` };
+      intake.rewrite(config);
     });
     ({ api, base } = await startTracedApi({
       databaseUrl: database.url,
@@ -171,7 +140,7 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
   afterAll(async () => {
     await api.stop();
     await collector.stop();
-    await new Promise((resolve) => intake.close(resolve));
+    await intake.close();
     await gateway.process.stop();
     await grafanaSink.close();
     await otlpSink.close();
@@ -201,10 +170,10 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
     }
     expect(inJaeger).toContain('GET /users/:id');
 
-    while (Date.now() < deadline + 25_000 && !intakeRequests.some((r) => r.path === '/api/v0.2/traces')) {
+    while (Date.now() < deadline + 25_000 && !intake.received.some((r) => r.path === '/api/v0.2/traces')) {
       await new Promise((r) => setTimeout(r, 300));
     }
-    expect(intakeRequests.filter((r) => r.path === '/api/v0.2/traces').map((r) => r.apiKey)).toContain(DD_KEY);
+    expect(intake.received.filter((r) => r.path === '/api/v0.2/traces').map((r) => r.headers['dd-api-key'])).toContain(DD_KEY);
   }, 60_000);
 
   it('the `helm test` script passes against this stack: the API answers and its trace is in Jaeger', async () => {

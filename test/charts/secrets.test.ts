@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EXAMPLES, podSpecs, renderChart, renderExample, type K8sObject } from '../support/chart.ts';
+import { EXAMPLES, podSpecs, renderChart, renderExample } from '../support/chart.ts';
+import { leaksOutsideSecrets, secretValues } from '../support/secret-leaks.ts';
 
 /**
  * No credential outside a Secret: not in ConfigMaps (the collector config keeps ${env:...}
@@ -25,45 +26,19 @@ const withEveryCredential = {
 
 const SECRET_NAME = /PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|AUTHORIZATION|CREDENTIAL/i;
 
-/** Every string in an object except a Secret's data, with where it is. */
-function strings(value: unknown, at: string, out: [string, string][] = []): [string, string][] {
-  if (typeof value === 'string') out.push([at, value]);
-  else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${at}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) strings(v, `${at}.${k}`, out);
-  return out;
-}
-
-function secretValues(objects: K8sObject[]): string[] {
-  return objects
-    .filter((o) => o.kind === 'Secret')
-    .flatMap((o) => Object.values((o.data ?? {}) as Record<string, string>).map((v) => Buffer.from(v, 'base64').toString()));
-}
-
-function leaks(objects: K8sObject[], needles: string[]): string[] {
-  const found: string[] = [];
-  for (const o of objects.filter((x) => x.kind !== 'Secret')) {
-    for (const [at, text] of strings(o, `${o.kind}/${o.metadata.name}`)) {
-      for (const needle of needles) {
-        if (text.includes(needle) || text.includes(Buffer.from(needle).toString('base64'))) found.push(`${at} contains ${needle.slice(0, 6)}…`);
-      }
-    }
-  }
-  return found;
-}
-
 describe('secrets stay in Secrets', () => {
   it('credentials given as values appear in the chart-created Secret and nowhere else', async () => {
     const { objects } = await renderChart({ set: withEveryCredential });
     const inSecrets = secretValues(objects);
     for (const credential of Object.values(CREDENTIALS)) expect(inSecrets).toContain(credential);
-    expect(leaks(objects, Object.values(CREDENTIALS))).toEqual([]);
+    expect(leaksOutsideSecrets(objects, Object.values(CREDENTIALS))).toEqual([]);
   });
 
   it.each(EXAMPLES)('examples/%s: generated passwords appear only in their Secrets', async (example) => {
     const { objects } = await renderExample(example);
     const generated = secretValues(objects);
     if (example !== 'external-postgres') expect(generated.length).toBeGreaterThan(0);
-    expect(leaks(objects, generated)).toEqual([]);
+    expect(leaksOutsideSecrets(objects, generated)).toEqual([]);
   });
 
   it.each([...EXAMPLES, 'every credential as values'])('%s: no env var with a secret-looking name has a plain value', async (example) => {

@@ -70,7 +70,9 @@ describe('the README commands', () => {
   });
 
   it('`helm install tracebridge charts/tracebridge` is a complete install (client-side dry run)', async () => {
-    for (const command of commands.filter((c) => classify(c) === 'helm-local')) {
+    const helmCommands = commands.filter((c) => classify(c) === 'helm-local');
+    expect(helmCommands).toContain('helm install tracebridge charts/tracebridge');
+    for (const command of helmCommands) {
       const [, ...args] = withoutEnv(command).split(/\s+/);
       const { stdout } = await run(toolBinary('HELM_BIN'), [...args, '--dry-run=client'], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
       expect(stdout).toContain('kind: Deployment');
@@ -94,8 +96,10 @@ describe('the README commands', () => {
     expect([defaults.grafanaCloud!.instanceIdKey, defaults.grafanaCloud!.apiTokenKey, defaults.datadog!.apiKeyKey]).toEqual(['instance-id', 'api-token', 'api-key']);
   });
 
-  it('cluster-only commands name the release, namespace and files that exist', () => {
-    for (const command of commands.filter((c) => classify(c) === 'cluster')) {
+  it('cluster-only commands name the release and namespace the chart and examples use', () => {
+    const cluster = commands.filter((c) => classify(c) === 'cluster');
+    expect(cluster.some((c) => c.startsWith('helm test')) && cluster.some((c) => c.startsWith('kubectl'))).toBe(true);
+    for (const command of cluster) {
       if (command.startsWith('helm test')) expect(command).toBe('helm test tracebridge -n tracebridge');
       if (command.startsWith('kubectl')) expect(command).toMatch(/^kubectl -n tracebridge /);
     }

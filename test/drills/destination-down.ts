@@ -1,9 +1,9 @@
 import { startCollector, startJaeger } from '../support/backends.ts';
+import { startDatadogIntake } from '../support/datadog-intake.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { closedPort } from '../support/ports.ts';
 import { startTracedApi } from '../support/process.ts';
 import { startGrafanaCloudGateway } from '../support/standins.ts';
-import { startDatadogIntake } from './support/intake.ts';
 import { now, startLoad, statsOf, statusText } from './support/load.ts';
 import { check, timedDrill, type DrillOptions, type DrillResult } from './support/result.ts';
 import { completeInJaeger, createDatabase, poll, scrape, seed, sleep } from './support/stack.ts';

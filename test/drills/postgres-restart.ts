@@ -158,7 +158,7 @@ export async function postgresRestart(options: DrillOptions & { ratePerS?: numbe
       check('recovers within 5 s of the database returning', recoveryMs <= 5000 && firstOkAfter !== undefined, `last failure ${ms(recoveryMs)} after`),
       check(
         'no connection leaked: at idle the pool has 0 in use, none pending, and the server no more backends than the limit',
-        used === 0 && pending === 0 && backends <= limit && idleCount <= limit,
+        limit > 0 && used === 0 && pending === 0 && backends <= limit && idleCount <= limit,
         `used ${used}, pending ${pending}, idle ${idleCount}, backends ${backends}, limit ${limit}`,
       ),
     );

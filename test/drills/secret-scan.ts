@@ -7,11 +7,12 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startCollector, startJaeger } from '../support/backends.ts';
 import { EXAMPLES, exampleValues, parseManifest, renderChart, type K8sObject } from '../support/chart.ts';
+import { startDatadogIntake } from '../support/datadog-intake.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/ports.ts';
 import { repoRoot, startTracedApi } from '../support/process.ts';
+import { leaksOutsideSecrets, secretValues } from '../support/secret-leaks.ts';
 import { startGrafanaCloudGateway } from '../support/standins.ts';
-import { startDatadogIntake } from './support/intake.ts';
 import { check, timedDrill, type DrillOptions, type DrillResult } from './support/result.ts';
 import { createDatabase, jaegerSpanCounts, poll, sleep } from './support/stack.ts';
 
@@ -83,37 +84,6 @@ const withEveryCredential = {
   },
 };
 
-function strings(value: unknown, at: string, out: [string, string][] = []): [string, string][] {
-  if (typeof value === 'string') out.push([at, value]);
-  else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${at}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) strings(v, `${at}.${k}`, out);
-  return out;
-}
-
-function secretValues(objects: K8sObject[]): string[] {
-  return objects
-    .filter((o) => o.kind === 'Secret')
-    .flatMap((o) => [
-      ...Object.values((o.data ?? {}) as Record<string, string>).map((v) => Buffer.from(v, 'base64').toString()),
-      ...Object.values((o.stringData ?? {}) as Record<string, string>),
-    ])
-    .filter((v) => v.length >= 8);
-}
-
-/** Credentials (given or generated) anywhere but in a Secret, in plain or base64. */
-function renderedLeaks(label: string, objects: K8sObject[], given: string[]): string[] {
-  const search = [...given, ...secretValues(objects)];
-  const found: string[] = [];
-  for (const o of objects.filter((x) => x.kind !== 'Secret')) {
-    for (const [at, text] of strings(o, `${label}: ${o.kind}/${o.metadata.name}`)) {
-      for (const needle of search) {
-        if (text.includes(needle) || text.includes(Buffer.from(needle).toString('base64'))) found.push(`${at} contains ${needle.slice(0, 6)}…`);
-      }
-    }
-  }
-  return found;
-}
-
 const run = promisify(execFile);
 
 /** The cdk8s app's synth output for these values files, as objects. */
@@ -154,7 +124,7 @@ async function scanRendered(): Promise<{ scanned: string[]; leaks: string[]; err
           const inSecrets = secretValues(objects);
           for (const c of given) if (!inSecrets.includes(c)) leaks.push(`${label}: ${c.slice(0, 6)}… is in no Secret`);
         }
-        leaks.push(...renderedLeaks(label, objects, given));
+        leaks.push(...leaksOutsideSecrets(objects, [...given, ...secretValues(objects)], label));
       } catch (error) {
         errors.push(`${label}: ${String((error as { stderr?: string }).stderr ?? error).slice(0, 300)}`);
       }
@@ -281,7 +251,7 @@ export async function secretScan(options: DrillOptions): Promise<DrillResult> {
       leaks: spanLeaks.length + logLeaks.length + metricLeaks.length + rendered.leaks.length,
     });
     checks.push(
-      check('every destination received the marked traffic (the scan has something to scan)', received.jaeger > 0 && received.grafana > 0 && received.otlp > 0 && received.datadog > 0, JSON.stringify(received)),
+      check('every destination received the marked traffic (the scan has something to scan)', received.jaeger > 0 && received.grafana > 0 && received.otlp > 0 && received.datadog > 0 && received.series > 0, JSON.stringify(received)),
       check('no span attribute carries a bound SQL value, an email, an Authorization/Cookie value or a credential', spanLeaks.length === 0, spanLeaks.slice(0, 8).join('; ') || 'none'),
       check('no log line does', logLeaks.length === 0, logLeaks.slice(0, 8).join('; ') || 'none'),
       check('no metric (name, label or value) does', metricLeaks.length === 0, metricLeaks.slice(0, 8).join('; ') || 'none'),

@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Yaml } from '../../collector/assemble.ts';
 import { startCollector, type Collector } from '../support/backends.ts';
+import { startDatadogIntake, type DatadogIntake } from '../support/datadog-intake.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort } from '../support/ports.ts';
 import { startTracedApi, type ManagedProcess } from '../support/process.ts';
@@ -15,59 +13,21 @@ import { startTracedApi, type ManagedProcess } from '../support/process.ts';
 
 const API_KEY = 'dd0123456789abcdef0123456789abcd';
 
-interface IntakeRequest {
-  method: string;
-  path: string;
-  apiKey: string | undefined;
-  body: Buffer;
-}
-
-let intake: Server;
-let intakeUrl: string;
-const received: IntakeRequest[] = [];
+let intake: DatadogIntake;
 let database: TestDatabase;
 let collector: Collector;
 let api: ManagedProcess;
 let base: string;
 
-function decode(body: Buffer, encoding: string | undefined): Buffer {
-  if (encoding === 'gzip') return gunzipSync(body);
-  if (encoding === 'deflate') return inflateSync(body);
-  return body;
-}
-
 beforeAll(async () => {
-  intake = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0] ?? '';
-      received.push({
-        method: req.method ?? '',
-        path,
-        apiKey: req.headers['dd-api-key'] as string | undefined,
-        body: decode(Buffer.concat(chunks), req.headers['content-encoding']),
-      });
-      res.writeHead(path.includes('validate') ? 200 : 202, { 'content-type': 'application/json' });
-      res.end(path.includes('validate') ? '{"valid":true}' : '{}');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => intake.listen(port, '127.0.0.1', resolve));
-  intakeUrl = `http://127.0.0.1:${port}`;
-
+  intake = await startDatadogIntake();
   database = await createTestDatabase();
   await database.db('users').insert({ name: 'Alice', email: 'alice@example.com' });
   const apiMetricsPort = await freePort();
   collector = await startCollector(
     ['datadog'],
     { DD_API_KEY: API_KEY, DD_SITE: 'datadoghq.eu', API_METRICS_TARGET: `127.0.0.1:${apiMetricsPort}`, API_SCRAPE_INTERVAL: '1s' },
-    (config) => {
-      const exporters = config.exporters as Record<string, Record<string, Yaml>>;
-      const datadog = exporters.datadog!;
-      datadog.traces = { endpoint: intakeUrl, trace_buffer: 10 };
-      datadog.metrics = { endpoint: intakeUrl };
-    },
+    (config) => intake.rewrite(config),
   );
   ({ api, base } = await startTracedApi({
     databaseUrl: database.url,
@@ -80,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.stop();
   await collector.stop();
-  await new Promise((resolve) => intake.close(resolve));
+  await intake.close();
   await database.drop();
 });
 
@@ -88,7 +48,7 @@ async function waitFor(predicate: () => boolean, what: string, timeoutMs = 45_00
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) {
-      throw new Error(`${what} not received; intake saw: ${[...new Set(received.map((r) => `${r.method} ${r.path}`))].join(', ')}`);
+      throw new Error(`${what} not received; intake saw: ${[...new Set(intake.received.map((r) => `${r.method} ${r.path}`))].join(', ')}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -98,25 +58,25 @@ async function waitFor(predicate: () => boolean, what: string, timeoutMs = 45_00
 describe('Datadog destination (datadog exporter + connector)', () => {
   it('trace payloads arrive with the API key, carrying our service and operation', async () => {
     for (let i = 0; i < 5; i++) expect((await fetch(`${base}/users/1`)).status).toBe(200);
-    await waitFor(() => received.some((r) => r.path.endsWith('/traces') && r.body.includes('tracebridge-datadog')), 'trace payload');
-    const traces = received.filter((r) => r.path.endsWith('/traces'));
-    expect(traces.every((r) => r.apiKey === API_KEY)).toBe(true);
+    await waitFor(() => intake.received.some((r) => r.path.endsWith('/traces') && r.body.includes('tracebridge-datadog')), 'trace payload');
+    const traces = intake.received.filter((r) => r.path.endsWith('/traces'));
+    expect(traces.every((r) => r.headers['dd-api-key'] === API_KEY)).toBe(true);
     expect(traces.some((r) => r.body.includes('GET /users/:id'))).toBe(true);
   }, 60_000);
 
   it('APM stats computed by the connector arrive', async () => {
-    await waitFor(() => received.some((r) => r.path.endsWith('/stats')), 'APM stats payload');
-    const stats = received.filter((r) => r.path.endsWith('/stats'));
-    expect(stats.every((r) => r.apiKey === API_KEY)).toBe(true);
+    await waitFor(() => intake.received.some((r) => r.path.endsWith('/stats')), 'APM stats payload');
+    const stats = intake.received.filter((r) => r.path.endsWith('/stats'));
+    expect(stats.every((r) => r.headers['dd-api-key'] === API_KEY)).toBe(true);
     expect(stats.some((r) => r.body.includes('tracebridge-datadog'))).toBe(true);
   }, 60_000);
 
   it("the API's metrics arrive as Datadog series", async () => {
     await waitFor(
       // Scraped from the API's /metrics by the collector's prometheus receiver: Prometheus names.
-      () => received.some((r) => r.path.includes('/series') && r.body.includes('db_client_connection_count')),
+      () => intake.received.some((r) => r.path.includes('/series') && r.body.includes('db_client_connection_count')),
       'metric series with the pool metrics',
     );
-    expect(received.filter((r) => r.path.includes('/series')).every((r) => r.apiKey === API_KEY)).toBe(true);
+    expect(intake.received.filter((r) => r.path.includes('/series')).every((r) => r.headers['dd-api-key'] === API_KEY)).toBe(true);
   }, 60_000);
 });

@@ -3,7 +3,8 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import type { Yaml } from '../../collector/assemble.ts';
 import { repoRoot } from '../../api/src/dev/processes.ts';
 import { toolBinary } from './tools.ts';
 
@@ -116,6 +117,28 @@ export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }
 
 /** A ConfigMap's or Secret's data. */
 export const dataOf = (object: K8sObject): Record<string, string> => (object.data ?? {}) as Record<string, string>;
+
+/** The collector a render ships: its pipeline config, and its Deployment's env. */
+export interface ChartCollector {
+  config: Record<string, Yaml>;
+  /** Plain env values by name. */
+  env: Record<string, string>;
+  /** Env taken from Secrets, as "<secret>/<key>" by name. */
+  secretRefs: Record<string, string>;
+}
+
+export function collectorOf(objects: K8sObject[]): ChartCollector {
+  const configMap = dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'));
+  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!;
+  const env: Record<string, string> = {};
+  const secretRefs: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    const ref = (e.valueFrom as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
+    if (ref) secretRefs[e.name] = `${ref.name}/${ref.key}`;
+    else if (e.value !== undefined) env[e.name] = e.value;
+  }
+  return { config: parse(configMap['config.yaml']!) as Record<string, Yaml>, env, secretRefs };
+}
 
 // ---- golden files ----------------------------------------------------------------------------
 

@@ -39,6 +39,9 @@ describe('toApiError', () => {
     expect(toApiError(own, 1)).toBe(own);
     const mapped = toApiError(withCode('relation "users" does not exist', '42P01'), 1);
     expect(mapped).toMatchObject({ status: 500, code: 'internal_error', message: 'internal server error' });
+    // The connection-loss messages count only as pg's whole message, or after Knex's "<sql> - ".
+    expect(toApiError(new Error('session timeout expired'), 1)).toMatchObject({ status: 500 });
+    expect(toApiError(new Error('select 1 -- Connection terminated'), 1)).toMatchObject({ status: 500 });
   });
 });
 

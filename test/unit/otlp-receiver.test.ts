@@ -3,8 +3,9 @@ import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { finishedSpans } from '../support/finished-spans.ts';
 import { byTrace, spanTree, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
 
 type ExporterOptions = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
@@ -30,21 +31,6 @@ function exporterFor(options: Omit<ExporterOptions, 'url'> = {}): OTLPTraceExpor
 
 function exportOnce(exporter: OTLPTraceExporter, spans: ReadableSpan[]): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(spans, resolve));
-}
-
-/** Finished spans straight from the SDK, so a test controls each export call itself. */
-async function recordSpans(...names: string[]): Promise<ReadableSpan[]> {
-  const memory = new InMemorySpanExporter();
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'receiver-test' }),
-    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
-  });
-  const tracer = provider.getTracer('receiver-test');
-  for (const name of names) tracer.startSpan(name).end();
-  await provider.forceFlush();
-  const spans = memory.getFinishedSpans();
-  await provider.shutdown();
-  return spans;
 }
 
 describe('startOtlpReceiver', () => {
@@ -128,7 +114,7 @@ describe('startOtlpReceiver', () => {
     } finally {
       vi.unstubAllEnvs();
     }
-    const result = await exportOnce(exporter, await recordSpans('compressed'));
+    const result = await exportOnce(exporter, await finishedSpans('receiver-test', 'compressed'));
     expect(result.code).toBe(ExportResultCode.SUCCESS);
     expect(receiver.spans.map((span) => span.name)).toEqual(['compressed']);
     expect(receiver.spans[0]!.resource['service.name']).toBe('receiver-test');
@@ -138,7 +124,7 @@ describe('startOtlpReceiver', () => {
     const metadata = new grpc.Metadata();
     metadata.set('authorization', 'Bearer x');
     const exporter = exporterFor({ metadata });
-    expect((await exportOnce(exporter, await recordSpans('authorized'))).code).toBe(ExportResultCode.SUCCESS);
+    expect((await exportOnce(exporter, await finishedSpans('receiver-test', 'authorized'))).code).toBe(ExportResultCode.SUCCESS);
     expect(receiver.headers).toHaveLength(1);
     expect(receiver.headers[0]).toMatchObject({ authorization: 'Bearer x' });
     expect(receiver.headers[0]!['user-agent']).toContain('OTel-OTLP-Exporter-JavaScript');
@@ -147,10 +133,10 @@ describe('startOtlpReceiver', () => {
   it('refuses exports while stopped and receives again after a restart on the same port', async () => {
     const exporter = exporterFor();
     const port = receiver.port;
-    expect((await exportOnce(exporter, await recordSpans('before'))).code).toBe(ExportResultCode.SUCCESS);
+    expect((await exportOnce(exporter, await finishedSpans('receiver-test', 'before'))).code).toBe(ExportResultCode.SUCCESS);
 
     await receiver.stop();
-    const whileDown = await exportOnce(exporter, await recordSpans('while-down'));
+    const whileDown = await exportOnce(exporter, await finishedSpans('receiver-test', 'while-down'));
     expect(whileDown.code).toBe(ExportResultCode.FAILED);
     expect(whileDown.error).toMatchObject({ code: grpc.status.UNAVAILABLE });
 
@@ -159,7 +145,7 @@ describe('startOtlpReceiver', () => {
     expect(receiver.endpoint).toBe(`http://127.0.0.1:${port}`);
     // The same exporter (as in the API process) must recover once its channel reconnects;
     // grpc-js fails fast while its reconnect backoff (about 1 s) runs, so retry until it lands.
-    const after = await recordSpans('after');
+    const after = await finishedSpans('receiver-test', 'after');
     const deadline = Date.now() + 4_000;
     let result = await exportOnce(exporter, after);
     while (result.code !== ExportResultCode.SUCCESS && Date.now() < deadline) {
@@ -174,23 +160,23 @@ describe('startOtlpReceiver', () => {
     const exporter = exporterFor();
     receiver.failNext(1, grpc.status.UNAVAILABLE);
 
-    const failed = await exportOnce(exporter, await recordSpans('dropped'));
+    const failed = await exportOnce(exporter, await finishedSpans('receiver-test', 'dropped'));
     expect(failed.code).toBe(ExportResultCode.FAILED);
     expect(failed.error).toMatchObject({ code: grpc.status.UNAVAILABLE });
     expect(receiver.requests).toBe(0);
     expect(receiver.spans).toEqual([]);
     expect(receiver.headers).toEqual([]);
 
-    expect((await exportOnce(exporter, await recordSpans('delivered'))).code).toBe(ExportResultCode.SUCCESS);
+    expect((await exportOnce(exporter, await finishedSpans('receiver-test', 'delivered'))).code).toBe(ExportResultCode.SUCCESS);
     expect(receiver.requests).toBe(1);
     expect(receiver.spans.map((span) => span.name)).toEqual(['delivered']);
   });
 
   it('waitForSpans rejects with the spans received so far', async () => {
     const exporter = exporterFor();
-    await exportOnce(exporter, await recordSpans('only-this'));
+    await exportOnce(exporter, await finishedSpans('receiver-test', 'only-this'));
     await expect(receiver.waitForSpans((spans) => spans.length > 1, 100)).rejects.toThrow(
-      /within 100 ms; 1 span\(s\) in 1 request\(s\):\nonly-this \[internal\]/,
+      /within 100 ms; 1 span\(s\) in 1 request\(s\):\nonly-this \[server\]/,
     );
   });
 });

@@ -1,7 +1,6 @@
 import { context, diag, metrics, ValueType, type BatchObservableResult, type Meter } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import { concatEncoded, encodeSpans, type BatchExporter, type EncodedSpans } from './otlp-encoded.ts';
 
 export type DropReason = 'buffer_full' | 'retry_expired' | 'shutdown';
 
@@ -49,29 +48,26 @@ const DEFAULTS: Required<RetryingSpanExporterOptions> = {
 
 const DROP_REASONS: readonly DropReason[] = ['buffer_full', 'retry_expired', 'shutdown'];
 
+/** What RetryingSpanExporter needs from its inner exporter, for a batch type B (a SpanExporter is one). */
+export interface BatchExporter<B> {
+  export(batch: B, resultCallback: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+}
+
 /** How spans are held while they wait: what a batch is, how batches merge and shrink. */
 export interface BatchCodec<B> {
-  /** Turns spans entering the buffer into a batch (the buffer outlives the caller's array). */
+  /** Turns spans entering the buffer into a batch; given a copy the buffer owns. */
   encode: (spans: ReadableSpan[]) => B;
-  count: (batch: B) => number;
   concat: (parts: B[]) => B;
   /** The batch without its first n spans; absent when a batch can only be dropped whole. */
   dropFirst?: (batch: B, n: number) => B;
 }
 
 /** Spans held as the SDK's objects, for an inner SpanExporter. */
-export const spanArrayCodec: BatchCodec<ReadableSpan[]> = {
-  encode: (spans) => spans.slice(),
-  count: (batch) => batch.length,
+const spanArrayCodec: BatchCodec<ReadableSpan[]> = {
+  encode: (spans) => spans,
   concat: (parts) => (parts.length === 1 && parts[0] ? parts[0] : parts.flat()),
   dropFirst: (batch, n) => batch.slice(n),
-};
-
-/** Spans held as OTLP protobuf bytes (a tenth of the memory), for an encoded OTLP exporter. */
-export const encodedSpansCodec: BatchCodec<EncodedSpans> = {
-  encode: encodeSpans,
-  count: (batch) => batch.count,
-  concat: concatEncoded,
 };
 
 interface Pending<B> {
@@ -110,7 +106,10 @@ export class RetryingSpanExporter<B = ReadableSpan[]> implements SpanExporter {
   #shutdown: Promise<void> | undefined;
   #unbindMeter: (() => void) | undefined;
 
-  /** codec: how batches are held; by default the SDK's span objects, for an inner SpanExporter. */
+  /** Holds the SDK's span objects for an inner SpanExporter. */
+  constructor(inner: SpanExporter, options?: RetryingSpanExporterOptions);
+  /** Holds batches the codec makes, for an inner exporter of those batches. */
+  constructor(inner: BatchExporter<B>, options: RetryingSpanExporterOptions, codec: BatchCodec<B>);
   constructor(inner: BatchExporter<B>, options: RetryingSpanExporterOptions = {}, codec?: BatchCodec<B>) {
     const resolved = { ...DEFAULTS };
     for (const key of Object.keys(DEFAULTS) as (keyof RetryingSpanExporterOptions)[]) {
@@ -216,6 +215,7 @@ export class RetryingSpanExporter<B = ReadableSpan[]> implements SpanExporter {
       incoming = incoming.slice(excess);
     }
     const since = performance.now();
+    // slice() copies: the buffer outlives the call and the caller may reuse its array.
     for (let i = 0; i < incoming.length; i += maxBatchSpans) {
       const spans = incoming.slice(i, i + maxBatchSpans);
       this.#queue.push({ batch: this.#codec.encode(spans), count: spans.length, since });

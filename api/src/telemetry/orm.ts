@@ -31,8 +31,8 @@ export interface OrmTracingOptions {
 }
 
 interface QueryRecord {
+  /** The first statement the query ran, parameterized: its shape for N+1 detection. */
   sql: string | undefined;
-  statements: number;
 }
 
 interface SessionRecord {
@@ -144,8 +144,8 @@ function tracedExecute(original: Execute): Execute {
     const session = context.active().getValue(SESSION) as SessionRecord | undefined;
     if (session) session.statements++;
 
-    const parentSpanId = trace.getActiveSpan()?.spanContext().spanId ?? 'none';
-    const record: QueryRecord = { sql: undefined, statements: 0 };
+    const parentSpanId = parent?.spanContext().spanId ?? 'none';
+    const record: QueryRecord = { sql: undefined };
     const name = relation ? 'db.relationship.load' : `db.query.${operation}`;
     const startMs = performance.now();
     const ctx: Context = context.active().setValue(QUERY, record);
@@ -166,7 +166,7 @@ function tracedExecute(original: Execute): Execute {
 }
 
 async function untracedExecute(builder: unknown, original: Execute, parentSpanId: string): Promise<unknown> {
-  const record: QueryRecord = { sql: undefined, statements: 0 };
+  const record: QueryRecord = { sql: undefined };
   const startMs = performance.now();
   try {
     return await context.with(context.active().setValue(QUERY, record), () => original.call(builder));
@@ -194,7 +194,6 @@ export function observeStatements(knex: Knex): void {
   root.on('query', (data: { sql?: string }) => {
     const record = context.active().getValue(QUERY) as QueryRecord | undefined;
     if (!record) return;
-    record.statements++;
     record.sql ??= data.sql;
   });
 }

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { diag } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode } from '@opentelemetry/core';
 import { convertLegacyOtlpGrpcOptions, type OTLPGRPCExporterConfigNode } from '@opentelemetry/otlp-grpc-exporter-base';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { BatchCodec, BatchExporter } from './exporter.ts';
 
 /**
  * Spans held for export as the bytes of an OTLP ExportTraceServiceRequest instead of as SDK span
@@ -12,33 +13,21 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
  * of thousands of spans through a collector outage holds them encoded, and a retry sends the
  * same bytes again instead of serializing again.
  */
-export interface EncodedSpans {
-  readonly bytes: Uint8Array;
-  /** Spans in bytes: the unit the buffer is bounded and counted in. */
-  readonly count: number;
-}
-
-/** Encodes spans once, when they enter the buffer. */
-export function encodeSpans(spans: readonly ReadableSpan[]): EncodedSpans {
+export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
   const bytes = ProtobufTraceSerializer.serializeRequest(spans as ReadableSpan[]);
   if (!bytes) throw new Error('OTLP protobuf serialization of spans failed');
-  return { bytes, count: spans.length };
+  return bytes;
 }
 
 /**
  * One request out of several. Protobuf merges a repeated field across concatenated messages, so
  * the concatenation of ExportTraceServiceRequests is the request holding all their resource_spans.
  */
-export function concatEncoded(parts: readonly EncodedSpans[]): EncodedSpans {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  return { bytes: Buffer.concat(parts.map((p) => p.bytes)), count: parts.reduce((sum, p) => sum + p.count, 0) };
-}
+export const concatEncoded = (parts: readonly Uint8Array[]): Uint8Array =>
+  parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts);
 
-/** What RetryingSpanExporter needs from its inner exporter, for a batch type B. */
-export interface BatchExporter<B> {
-  export(batch: B, resultCallback: (result: ExportResult) => void): void;
-  shutdown(): Promise<void>;
-}
+/** Batches for createEncodedOtlpGrpcTraceExporter; an encoded batch is dropped whole, never cut. */
+export const encodedSpansCodec: BatchCodec<Uint8Array> = { encode: encodeSpans, concat: concatEncoded };
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -49,7 +38,7 @@ const identity = (bytes: Buffer): Buffer => bytes;
  * dropping what arrived meanwhile. The retrying buffer paces the attempts (backoff up to 5 s);
  * the channel only has to be ready when one comes, so it retries its connection every second.
  */
-export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 250,
   'grpc.min_reconnect_backoff_ms': 250,
   'grpc.max_reconnect_backoff_ms': 1_000,
@@ -62,38 +51,38 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
  * the channel's reconnect backoff, which the stock transport does not expose. It does not retry:
  * the RetryingSpanExporter in front of it does.
  */
-export function createEncodedOtlpGrpcTraceExporter(config: OTLPGRPCExporterConfigNode = {}): BatchExporter<EncodedSpans> {
+export function createEncodedOtlpGrpcTraceExporter(config: OTLPGRPCExporterConfigNode = {}): BatchExporter<Uint8Array> {
   // Deprecated for applications, yet the one public way to read OTEL_EXPORTER_OTLP_* the way
   // OTLPTraceExporter does (it calls the same function).
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   const options = convertLegacyOtlpGrpcOptions(config, 'TRACES');
-  let client: grpc.Client | undefined;
-  let metadata: grpc.Metadata | undefined;
-  const connect = (): grpc.Client => {
-    metadata ??= options.metadata();
-    client ??= new grpc.Client(options.url, options.credentials(), {
-      ...CHANNEL_OPTIONS,
-      'grpc.default_compression_algorithm':
-        options.compression === 'gzip' ? grpc.compressionAlgorithms.gzip : grpc.compressionAlgorithms.identity,
-      'grpc.primary_user_agent': `tracebridge-api ${options.userAgent ?? ''}`.trim(),
+  // Made on first use, like the stock transport: a bad header or certificate fails the export, not startup.
+  let channel: { client: grpc.Client; metadata: grpc.Metadata } | undefined;
+  const connect = () =>
+    (channel ??= {
+      metadata: options.metadata(),
+      client: new grpc.Client(options.url, options.credentials(), {
+        ...CHANNEL_OPTIONS,
+        'grpc.default_compression_algorithm':
+          options.compression === 'gzip' ? grpc.compressionAlgorithms.gzip : grpc.compressionAlgorithms.identity,
+        'grpc.primary_user_agent': `tracebridge-api ${options.userAgent ?? ''}`.trim(),
+      }),
     });
-    return client;
-  };
   return {
     export(batch, resultCallback) {
-      let channel: grpc.Client;
+      let connected: ReturnType<typeof connect>;
       try {
-        channel = connect();
+        connected = connect();
       } catch (error) {
         resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
         return;
       }
-      channel.makeUnaryRequest<Buffer, Buffer>(
+      connected.client.makeUnaryRequest<Buffer, Buffer>(
         EXPORT_PATH,
         identity,
         identity,
-        Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength),
-        metadata ?? new grpc.Metadata(),
+        Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength),
+        connected.metadata,
         { deadline: Date.now() + options.timeoutMillis },
         (error, response) => {
           if (error) {
@@ -106,8 +95,8 @@ export function createEncodedOtlpGrpcTraceExporter(config: OTLPGRPCExporterConfi
       );
     },
     shutdown() {
-      client?.close();
-      client = undefined;
+      channel?.client.close();
+      channel = undefined;
       return Promise.resolve();
     },
   };

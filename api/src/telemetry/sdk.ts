@@ -5,8 +5,8 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { envDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { TelemetryConfig } from '../config.ts';
-import { encodedSpansCodec, RetryingSpanExporter } from './exporter.ts';
-import { createEncodedOtlpGrpcTraceExporter } from './otlp-encoded.ts';
+import { RetryingSpanExporter } from './exporter.ts';
+import { createEncodedOtlpGrpcTraceExporter, encodedSpansCodec } from './otlp-encoded.ts';
 import { isProbe, restoreServerErrorType } from './http.ts';
 import { serviceResource } from './resource.ts';
 

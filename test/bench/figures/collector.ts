@@ -4,10 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { parse } from 'yaml';
 import type { Yaml } from '../../../collector/assemble.ts';
 import { toolBinary } from '../../support/backends.ts';
-import { dataOf, find, podSpecs, renderExample } from '../../support/chart.ts';
+import { collectorOf, renderExample } from '../../support/chart.ts';
 import { OTLP_TRACE_PROTO, TRACE_EXPORT_PATH } from '../../support/otlp-receiver.ts';
 import { freePort } from '../../support/ports.ts';
 import { parsePrometheus, type Sample } from '../../support/prometheus.ts';
@@ -33,26 +32,6 @@ const TRACES_PER_REQUEST = SPANS_PER_REQUEST / 5;
 const MAX_IN_FLIGHT = 16;
 
 // ---- the chart's collector ------------------------------------------------------------------
-
-interface ChartCollector {
-  config: Record<string, Yaml>;
-  env: Record<string, string>;
-  secretRefs: Record<string, string>;
-}
-
-async function chartCollector(): Promise<ChartCollector> {
-  const objects = (await renderExample('all-destinations')).objects;
-  const config = parse(dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'))['config.yaml']!) as Record<string, Yaml>;
-  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!;
-  const env: Record<string, string> = {};
-  const secretRefs: Record<string, string> = {};
-  for (const e of container.env ?? []) {
-    const ref = (e.valueFrom as { secretKeyRef?: { name: string; key: string } } | undefined)?.secretKeyRef;
-    if (ref) secretRefs[e.name] = `${ref.name}/${ref.key}`;
-    else if (e.value !== undefined) env[e.name] = e.value;
-  }
-  return { config, env, secretRefs };
-}
 
 // ---- stand-ins ------------------------------------------------------------------------------
 
@@ -324,7 +303,7 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
   const INSTANCE_ID = '778899';
   const TOKEN = 'glc_bench_token';
   const DD_KEY = 'dd0123456789abcdef0123456789abcd';
-  const chart = await chartCollector();
+  const chart = collectorOf((await renderExample('all-destinations')).objects);
 
   const jaegerSink = await grpcSink();
   const otlpSink = await grpcSink();

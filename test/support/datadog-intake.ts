@@ -1,14 +1,15 @@
 import { createServer } from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import type { Yaml } from '../../../collector/assemble.ts';
-import { freePort } from '../../support/ports.ts';
+import type { Yaml } from '../../collector/assemble.ts';
+import { freePort } from './ports.ts';
 
 /**
  * The Datadog intake as a loopback HTTP server recording what the real datadog exporter sends
- * (as in test/e2e/datadog.test.ts), and the rewrite that points the shipped pipeline at it.
+ * (bodies decompressed), and the rewrite that points the shipped pipeline's exporter at it.
  */
 
 export interface IntakeRequest {
+  method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
@@ -40,7 +41,7 @@ export async function startDatadogIntake(): Promise<DatadogIntake> {
     req.on('end', () => {
       const path = (req.url ?? '').split('?')[0] ?? '';
       const encoding = req.headers['content-encoding'];
-      received.push({ path, headers: req.headers, body: decode(Buffer.concat(chunks), typeof encoding === 'string' ? encoding : undefined) });
+      received.push({ method: req.method ?? '', path, headers: req.headers, body: decode(Buffer.concat(chunks), typeof encoding === 'string' ? encoding : undefined) });
       res.writeHead(path.includes('validate') ? 200 : 202, { 'content-type': 'application/json' });
       res.end(path.includes('validate') ? '{"valid":true}' : '{}');
     });
@@ -53,7 +54,8 @@ export async function startDatadogIntake(): Promise<DatadogIntake> {
     received,
     rewrite(config) {
       const exporters = config.exporters as Record<string, Record<string, Yaml>>;
-      const datadog = exporters.datadog!;
+      const datadog = exporters.datadog;
+      if (!datadog) throw new Error('the pipeline has no datadog exporter to point at the intake');
       datadog.traces = { endpoint: url, trace_buffer: 10 };
       datadog.metrics = { endpoint: url };
     },
