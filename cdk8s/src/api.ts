@@ -122,6 +122,7 @@ export class Api extends Construct {
                   args: ['--import', './api/dist/telemetry/preload.js', 'api/dist/server.js'],
                   ports: [port('http', 8000), port('metrics', api.metricsPort)],
                   env: [
+                    ...(api.nodeOptions ? [env('NODE_OPTIONS', api.nodeOptions)] : []),
                     env('PORT', '8000'),
                     env('METRICS_PORT', String(api.metricsPort)),
                     ...databaseEnv(ctx),

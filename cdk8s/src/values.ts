@@ -55,6 +55,8 @@ export interface ApiValues extends SchedulingValues {
   ormTracing: boolean;
   nPlusOneThreshold: number;
   pool: { max: number; acquireTimeoutMs: number; statementTimeoutMs: number };
+  /** NODE_OPTIONS; empty leaves Node's defaults. */
+  nodeOptions: string;
   extraEnv?: JsonObject[];
   resources: ResourcesValues;
   service: { type: ServiceType; port: number };

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { POSTS, USERS, type BenchRecord } from './environment.ts';
+import { API_NODE_OPTIONS, POSTS, USERS, type BenchRecord } from './environment.ts';
 import type { OrderEntry } from './load.ts';
 import type { BenchOptions } from './options.ts';
 
@@ -76,7 +76,7 @@ export function toMarkdown(results: Results): string {
     `- Load: autocannon, closed loop, ${results.settings.connections} connections, no pipelining; latency is measured per response ` +
       '(sub-millisecond). A run with more than 1 failed response (non-2xx or connection error) in 1000 fails the bench; fewer are reported as a record of their own.',
     '- Servers under test run as shipped: tracebridge compiled (`tsc -p api/tsconfig.build.json`), `NODE_ENV=production`, ' +
-      'started with the telemetry preload, logging a JSON line per request; the peer under one uvicorn process (uvloop, httptools) ' +
+      `started with the telemetry preload and the chart's Node.js flags (\`NODE_OPTIONS=${API_NODE_OPTIONS}\`), logging a JSON line per request; the peer under one uvicorn process (uvloop, httptools) ` +
       'with its access log; both with a pool of 10 connections. Tracing exports over OTLP/gRPC to the real collector (shipped ' +
       'pipeline, jaeger destination) and real Jaeger, with the SDKs\' default batch settings.',
     `- Data: one PostgreSQL, migrated by tracebridge, ${USERS} users and ${POSTS} posts (round-robin authors); GET /users/:id picks a random user.`,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { repoRoot, runProcess } from '../support/process.ts';
-import type { BenchRecord } from './environment.ts';
+import { API_NODE_OPTIONS, type BenchRecord } from './environment.ts';
 import type { Results } from './report.ts';
 
 /**
@@ -112,6 +112,9 @@ describe('make bench, smoke length', () => {
     expect(Object.keys(results.versions)).toEqual(expect.arrayContaining(['node', 'python', 'postgresql', 'otelcol', 'py:fastapi', 'npm:hono']));
     expect(markdown).toMatch(/^# tracebridge benchmarks \(smoke\)/);
     expect(markdown).toContain('## Targets');
+    // The API is measured with the heap flags the chart deploys it with.
+    expect(API_NODE_OPTIONS).toMatch(/--max-semi-space-size=\d+/);
+    expect(markdown).toContain(`NODE_OPTIONS=${API_NODE_OPTIONS}`);
     for (const record of results.records.filter((r: BenchRecord) => r.target !== null)) expect(markdown).toContain(record.name.replaceAll('|', '\\|'));
     expect(existsSync(join(repoRoot, 'test/bench/peer/requirements.txt'))).toBe(true);
   });
