@@ -92,6 +92,16 @@ describe('make bench, smoke length', () => {
     expect(statements('limit=100 · SQL statements per request · lazy')).toBe(101);
   });
 
+  it('measures the SDK floor next to the overhead: more spans sampled cost more, and it bounds the ratio below 1', () => {
+    const floor = (label: string) => results.records.find((r) => r.name.startsWith('overhead · GET /users/:id · SDK floor') && r.name.endsWith(`CPU per request · ${label}`))?.value;
+    const allows = (label: string) => results.records.find((r) => r.name.startsWith('overhead · GET /users/:id · SDK floor') && r.name.endsWith(`ratio it allows · ${label} / off`))?.value;
+    expect(floor('10 %')).toBeGreaterThan(0);
+    expect(floor('100 %')).toBeGreaterThan(floor('10 %')!);
+    expect(allows('100 %')).toBeGreaterThan(0);
+    expect(allows('100 %')).toBeLessThan(allows('10 %')!);
+    expect(allows('10 %')).toBeLessThan(1);
+  });
+
   it('records the interleaving: a warm-up of each variant, then rounds of A B C ... A B C', () => {
     const comparisons = new Map<string, { variant: string; round: number }[]>();
     for (const entry of results.order.filter((e) => ['tracing overhead', 'peer', 'ceiling', 'eager vs lazy'].includes(e.figure))) {

@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { parsePrometheus, sampleValue } from '../../support/prometheus.ts';
+import { repoRoot } from '../../support/process.ts';
 import { endpoints, type Bench } from '../environment.ts';
+import { onCore, SERVER_CORE } from '../machine.ts';
 import { round } from '../stats.ts';
 import { compare, recordCell, runsJson, summariesJson } from './common.ts';
 
@@ -34,6 +38,7 @@ export async function tracingOverhead(bench: Bench): Promise<void> {
     bench.record({ figure: 1, name: `${prefix} · server CPU per request ratio · 100 % / off`, value: round(r100.medianCpu), unit: '×', target: null });
     bench.record({ figure: 1, name: `${prefix} · server CPU per request ratio · 10 % / off`, value: round(r10.medianCpu), unit: '×', target: null });
     details[endpoint.name] = { summaries: summariesJson(summaries), ratios: { on100: r100, on10: r10 }, runs: runsJson(runs) };
+    if (endpoint === endpoints.getUser) details.sdkFloor = await sdkFloor(bench, summaries.get('off')!.cpuMsPerRequest * 1000);
   }
   // Tracing that silently dropped spans would look cheaper than it is.
   const exportedAfter = await exportCounts(on100.metricsUrl);
@@ -52,4 +57,27 @@ export async function exportCounts(metricsUrl: string | undefined): Promise<{ ex
     .filter((s) => s.name === 'tracebridge_export_spans_total' && s.labels.outcome === 'dropped')
     .reduce((sum, s) => sum + s.value, 0);
   return { exported, dropped };
+}
+
+const run = promisify(execFile);
+
+/**
+ * The least tracing can cost: the SDK alone building and exporting GET /users/:id's five spans
+ * and its duration histogram (test/bench/sdk-floor.ts, on the server core), and the req/s ratio
+ * the API would reach if tracing cost only that on top of its untraced CPU per request.
+ */
+async function sdkFloor(bench: Bench, offCpuUs: number): Promise<Record<string, number>> {
+  const floor: Record<string, number> = {};
+  for (const [label, ratio] of [['100 %', 1], ['10 %', 0.1]] as const) {
+    const [command, args] = onCore(SERVER_CORE, process.execPath, ['test/bench/sdk-floor.ts', String(ratio)]);
+    const env = { ...process.env, SDK_FLOOR_REQUESTS: bench.options.smoke ? '2000' : '40000' };
+    const { stdout } = await run(command, args, { cwd: repoRoot, env });
+    const { cpuUsPerRequest } = JSON.parse(stdout) as { cpuUsPerRequest: number };
+    floor[label] = cpuUsPerRequest;
+    const prefix = 'overhead · GET /users/:id · SDK floor (5 spans + histogram, no instrumentation, no I/O)';
+    bench.record({ figure: 1, name: `${prefix} · CPU per request · ${label}`, value: round(cpuUsPerRequest), unit: 'µs', target: null });
+    bench.record({ figure: 1, name: `${prefix} · req/s ratio it allows · ${label} / off`, value: round(offCpuUs / (offCpuUs + cpuUsPerRequest)), unit: '×', target: null });
+  }
+  bench.log(`  SDK floor: ${round(floor['100 %']!)} µs (100 %), ${round(floor['10 %']!)} µs (10 %) per request; untraced API ${round(offCpuUs)} µs`);
+  return floor;
 }
