@@ -17,6 +17,16 @@ const databaseUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// or postgresql:// URL')
   .refine((v) => URL.canParse(v), 'not a valid URL');
 
+/** The instrumentation libraries the SDK loads, by OTEL_NODE_*_INSTRUMENTATIONS' short names. */
+export const INSTRUMENTATIONS = ['http', 'pg'] as const;
+export type InstrumentationName = (typeof INSTRUMENTATIONS)[number];
+const isInstrumentation = (name: string): name is InstrumentationName => (INSTRUMENTATIONS as readonly string[]).includes(name);
+const instrumentationList = z
+  .string()
+  .transform((v) => v.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+  .refine((names) => names.every(isInstrumentation), `expected a comma-separated list of ${INSTRUMENTATIONS.join(', ')}`)
+  .transform((names) => names.filter(isInstrumentation));
+
 /** What the telemetry preload needs: parsed before the app (and without a database URL). */
 const telemetryEnv = {
   SERVICE_NAME: z.string().min(1).default('tracebridge-api'),
@@ -25,6 +35,8 @@ const telemetryEnv = {
   METRICS_PORT: port.default(9464),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   OTEL_SDK_DISABLED: bool.default(false),
+  // As in @opentelemetry/auto-instrumentations-node: "http,pg" switches those off.
+  OTEL_NODE_DISABLED_INSTRUMENTATIONS: instrumentationList.default([]),
   TRACEBRIDGE_ORM_TRACING: bool.default(true),
   TRACEBRIDGE_N_PLUS_ONE_THRESHOLD: z.coerce.number().int().min(2).max(10_000).default(5),
   TRACEBRIDGE_EXPORT_BUFFER_SPANS: z.coerce.number().int().min(512).max(1_000_000).default(20_000),
@@ -68,6 +80,8 @@ export interface TelemetryConfig {
   service: { name: string; version: string; environment: string; instanceId: string | undefined };
   kubernetes: { podName?: string; podUid?: string; namespace?: string; nodeName?: string };
   metrics: { port: number; host: string };
+  /** OTEL_NODE_DISABLED_INSTRUMENTATIONS: instrumentation libraries not loaded. */
+  disabledInstrumentations: readonly InstrumentationName[];
   /** TRACEBRIDGE_ORM_TRACING: ORM-level spans (query, relationship, session); driver spans stay. */
   ormTracing: boolean;
   nPlusOneThreshold: number;
@@ -132,6 +146,7 @@ function toTelemetryConfig(e: z.output<typeof telemetrySchema>): TelemetryConfig
       nodeName: e.K8S_NODE_NAME,
     },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
+    disabledInstrumentations: e.OTEL_NODE_DISABLED_INSTRUMENTATIONS,
     ormTracing: e.TRACEBRIDGE_ORM_TRACING,
     nPlusOneThreshold: e.TRACEBRIDGE_N_PLUS_ONE_THRESHOLD,
     export: { maxBufferedSpans: e.TRACEBRIDGE_EXPORT_BUFFER_SPANS, maxRetryMs: e.TRACEBRIDGE_EXPORT_MAX_RETRY_MS },

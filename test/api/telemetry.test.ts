@@ -398,6 +398,15 @@ describe('switches', () => {
     plain.api.child.kill('SIGTERM');
   });
 
+  it('OTEL_NODE_DISABLED_INSTRUMENTATIONS=pg: the ORM spans stay, without driver spans under them', async () => {
+    const noPg = await startTracedApi({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' });
+    const since = nowNanos();
+    await fetch(`${noPg.base}/users/${aliceId}`);
+    const spans = await traceOf('GET /users/:id', 3, since);
+    expect(outline(spans)).toBe(['GET /users/:id [server]', '  db.query.find [internal]', '  db.relationship.load [internal]'].join('\n'));
+    noPg.api.child.kill('SIGTERM');
+  });
+
   it('parent-based ratio sampling: ratio 0 drops new traces, a sampled traceparent is honoured', async () => {
     const sampled = await startTracedApi({
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',

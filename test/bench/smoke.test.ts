@@ -92,7 +92,7 @@ describe('make bench, smoke length', () => {
     expect(statements('limit=100 · SQL statements per request · lazy')).toBe(101);
   });
 
-  it('measures the SDK floor next to the overhead: more spans sampled cost more, and it bounds the ratio below 1', () => {
+  it('measures the SDK floor next to the overhead (more spans sampled cost more; it bounds the ratio below 1) and splits the 10 % cost', () => {
     const floor = (label: string) => results.records.find((r) => r.name.startsWith('overhead · GET /users/:id · SDK floor') && r.name.endsWith(`CPU per request · ${label}`))?.value;
     const allows = (label: string) => results.records.find((r) => r.name.startsWith('overhead · GET /users/:id · SDK floor') && r.name.endsWith(`ratio it allows · ${label} / off`))?.value;
     expect(floor('10 %')).toBeGreaterThan(0);
@@ -100,6 +100,14 @@ describe('make bench, smoke length', () => {
     expect(allows('100 %')).toBeGreaterThan(0);
     expect(allows('100 %')).toBeLessThan(allows('10 %')!);
     expect(allows('10 %')).toBeLessThan(1);
+    // ... and splits the 10 % cost by switching instrumentations off, side by side.
+    const parts = results.records.filter((r) => r.name.startsWith('overhead · GET /users/:id · 10 % CPU per request added by '));
+    expect(parts.map((r) => r.name.split(' added by ')[1])).toEqual([
+      'the SDK with no request instrumented',
+      'instrumentation-http, our request middleware and ORM wrapper',
+      'instrumentation-pg',
+    ]);
+    for (const part of parts) expect(Number.isFinite(part.value)).toBe(true);
   });
 
   it('records the interleaving: a warm-up of each variant, then rounds of A B C ... A B C', () => {

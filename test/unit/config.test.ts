@@ -51,6 +51,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: url, ...env })).toThrow(new RegExp(`^invalid configuration:\\n(.*\\n)*  ${name}: `));
   });
 
+  it('OTEL_NODE_DISABLED_INSTRUMENTATIONS: a comma-separated list of http and pg, unknown names refused', () => {
+    expect(loadConfig({ DATABASE_URL: url }).telemetry.disabledInstrumentations).toEqual([]);
+    expect(loadConfig({ DATABASE_URL: url, OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' pg, http ,' }).telemetry.disabledInstrumentations).toEqual(['pg', 'http']);
+    expect(() => loadConfig({ DATABASE_URL: url, OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg,express' })).toThrow(
+      /OTEL_NODE_DISABLED_INSTRUMENTATIONS.*: expected a comma-separated list of http, pg/,
+    );
+  });
+
   it('reports a missing DATABASE_URL as required', () => {
     expect(() => loadConfig({})).toThrow('DATABASE_URL: is required');
   });

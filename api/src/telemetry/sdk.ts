@@ -1,10 +1,11 @@
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { envDetector, processDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { TelemetryConfig } from '../config.ts';
+import { INSTRUMENTATIONS, type InstrumentationName, type TelemetryConfig } from '../config.ts';
 import { RetryingSpanExporter } from './exporter.ts';
 import { createEncodedOtlpGrpcTraceExporter, encodedSpansCodec } from './otlp-encoded.ts';
 import { isProbe, restoreServerErrorType } from './http.ts';
@@ -66,20 +67,7 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     traceExporter: exporter,
     metricReaders: [prometheus],
     logRecordProcessors: [],
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => isProbe(request.url?.split('?')[0]),
-        requireParentforOutgoingSpans: true,
-        applyCustomAttributesOnSpan: (span) => restoreServerErrorType(span),
-      }),
-      new PgInstrumentation({
-        // No bound values in spans; no spans for statements outside a request (migrations);
-        // connection setup is measured by db.client.connection.create_time instead of a span.
-        enhancedDatabaseReporting: false,
-        requireParentSpan: true,
-        ignoreConnectSpans: true,
-      }),
-    ],
+    instrumentations: instrumentations(config.disabledInstrumentations),
   });
   sdk.start();
   exporter.useMeter();
@@ -90,4 +78,28 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     shutdown: () => (stopping ??= sdk.shutdown()),
   };
   return current;
+}
+
+/**
+ * http gives the SERVER span (without it a request has no trace, and neither ORM nor driver
+ * spans are made); pg gives the driver spans. OTEL_NODE_DISABLED_INSTRUMENTATIONS leaves either out.
+ */
+function instrumentations(disabled: readonly InstrumentationName[]): Instrumentation[] {
+  const all: Record<InstrumentationName, () => Instrumentation> = {
+    http: () =>
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => isProbe(request.url?.split('?')[0]),
+        requireParentforOutgoingSpans: true,
+        applyCustomAttributesOnSpan: (span) => restoreServerErrorType(span),
+      }),
+    pg: () =>
+      new PgInstrumentation({
+        // No bound values in spans; no spans for statements outside a request (migrations);
+        // connection setup is measured by db.client.connection.create_time instead of a span.
+        enhancedDatabaseReporting: false,
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+      }),
+  };
+  return INSTRUMENTATIONS.filter((name) => !disabled.includes(name)).map((name) => all[name]());
 }

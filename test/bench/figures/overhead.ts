@@ -14,19 +14,43 @@ import { compare, recordCell, runsJson, summariesJson } from './common.ts';
  */
 export async function tracingOverhead(bench: Bench): Promise<void> {
   const [off, on100, on10] = [await bench.server('api-off'), await bench.server('api-100'), await bench.server('api-10')];
+  // Where the 10 % cost goes, on GET /users/:id only: the same API without instrumentation-pg,
+  // and without instrumentation-http (no SERVER span: nothing request-bound is traced).
+  const noPg = await bench.startApi('api-10-no-pg', { ...bench.tracingEnv(0.1), OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' });
+  const noHttp = await bench.startApi('api-10-no-http', { ...bench.tracingEnv(0.1), OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,pg' });
   const exportedBefore = await exportCounts(on100.metricsUrl);
   const details: Record<string, unknown> = {};
   for (const endpoint of [endpoints.getUser, endpoints.postsEager, endpoints.createUser]) {
     bench.log(`figure 1: ${endpoint.name}`);
+    const ablation = endpoint === endpoints.getUser;
     const { runs, summaries, ratios } = await compare(bench, 'tracing overhead', [
       { key: 'off', label: 'tracing off', base: off.base, endpoint, pid: off.proc.pid },
       { key: 'on100', label: 'tracing 100 %', base: on100.base, endpoint, pid: on100.proc.pid },
       { key: 'on10', label: 'tracing 10 %', base: on10.base, endpoint, pid: on10.proc.pid },
+      ...(ablation
+        ? [
+            { key: 'on10NoPg', label: 'tracing 10 %, without instrumentation-pg', base: noPg.base, endpoint, pid: noPg.proc.pid },
+            { key: 'on10NoHttp', label: 'tracing 10 %, without instrumentation-http and -pg', base: noHttp.base, endpoint, pid: noHttp.proc.pid },
+          ]
+        : []),
     ]);
     const prefix = `overhead · ${endpoint.name}`;
     recordCell(bench, 1, prefix, 'tracing off', summaries.get('off')!);
     recordCell(bench, 1, prefix, 'tracing 100 %', summaries.get('on100')!);
     recordCell(bench, 1, prefix, 'tracing 10 %', summaries.get('on10')!);
+    if (ablation) {
+      recordCell(bench, 1, prefix, 'tracing 10 %, without instrumentation-pg', summaries.get('on10NoPg')!);
+      recordCell(bench, 1, prefix, 'tracing 10 %, without instrumentation-http and -pg', summaries.get('on10NoHttp')!);
+      const cpu = (key: string) => summaries.get(key)!.cpuMsPerRequest * 1000;
+      const parts = [
+        ['the SDK with no request instrumented', cpu('on10NoHttp') - cpu('off')],
+        ['instrumentation-http, our request middleware and ORM wrapper', cpu('on10NoPg') - cpu('on10NoHttp')],
+        ['instrumentation-pg', cpu('on10') - cpu('on10NoPg')],
+      ] as const;
+      for (const [part, us] of parts) {
+        bench.record({ figure: 1, name: `${prefix} · 10 % CPU per request added by ${part}`, value: round(us), unit: 'µs', target: null });
+      }
+    }
     const r100 = ratios('on100', 'off');
     const r10 = ratios('on10', 'off');
     bench.record({ figure: 1, name: `${prefix} · req/s ratio · 100 % / off`, value: round(r100.medianRps), unit: '×', target: '>= 0.90' });
@@ -40,6 +64,7 @@ export async function tracingOverhead(bench: Bench): Promise<void> {
     details[endpoint.name] = { summaries: summariesJson(summaries), ratios: { on100: r100, on10: r10 }, runs: runsJson(runs) };
     if (endpoint === endpoints.getUser) details.sdkFloor = await sdkFloor(bench, summaries.get('off')!.cpuMsPerRequest * 1000);
   }
+  await Promise.all([noPg.stop(), noHttp.stop()]);
   // Tracing that silently dropped spans would look cheaper than it is.
   const exportedAfter = await exportCounts(on100.metricsUrl);
   const dropped = exportedAfter.dropped - exportedBefore.dropped;
