@@ -20,12 +20,10 @@ const databaseUrl = z
 /** The instrumentation libraries the SDK loads, by OTEL_NODE_*_INSTRUMENTATIONS' short names. */
 export const INSTRUMENTATIONS = ['http', 'pg'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATIONS)[number];
-const isInstrumentation = (name: string): name is InstrumentationName => (INSTRUMENTATIONS as readonly string[]).includes(name);
 const instrumentationList = z
   .string()
   .transform((v) => v.split(',').map((name) => name.trim()).filter((name) => name !== ''))
-  .refine((names) => names.every(isInstrumentation), `expected a comma-separated list of ${INSTRUMENTATIONS.join(', ')}`)
-  .transform((names) => names.filter(isInstrumentation));
+  .pipe(z.array(z.enum(INSTRUMENTATIONS, { message: `expected a comma-separated list of ${INSTRUMENTATIONS.join(', ')}` })));
 
 /** What the telemetry preload needs: parsed before the app (and without a database URL). */
 const telemetryEnv = {
@@ -121,7 +119,8 @@ function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.out
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(environment)';
+      // The variable, also when the issue is about a part of its parsed value (an item of a list).
+      const name = issue.path[0]?.toString() ?? '(environment)';
       const message = present[name] === undefined ? 'is required' : `${issue.message} (got "${present[name]}")`;
       return `  ${name}: ${message}`;
     });

@@ -1,26 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RetryingSpanExporter, type BatchExporter } from '../../api/src/telemetry/exporter.ts';
 import { concatEncoded, createEncodedOtlpGrpcTraceExporter, encodedSpansCodec, encodeSpans } from '../../api/src/telemetry/otlp-encoded.ts';
 import { finishedSpans } from '../support/finished-spans.ts';
-import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
+import { otlpReceiverPerTest } from '../support/otlp-receiver-per-test.ts';
 
-let receiver: OtlpReceiver;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeEach(async () => {
-  receiver = await startOtlpReceiver();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await receiver.close();
-});
+const each = otlpReceiverPerTest();
 
 function exporter(): BatchExporter<Uint8Array> {
-  const e = createEncodedOtlpGrpcTraceExporter({ url: receiver.endpoint, timeoutMillis: 2_000 });
-  cleanups.push(() => e.shutdown());
+  const e = createEncodedOtlpGrpcTraceExporter({ url: each.receiver.endpoint, timeoutMillis: 2_000 });
+  each.cleanups.push(() => e.shutdown());
   return e;
 }
 
@@ -35,8 +25,8 @@ describe('spans held protobuf-encoded', () => {
     expect(merged.length).toBe(a.length + b.length);
 
     expect((await send(exporter(), merged)).code).toBe(ExportResultCode.SUCCESS);
-    expect(receiver.requests).toBe(1);
-    const received = receiver.spans.map((s) => [s.name, s.resource['service.name'], s.attributes['http.route']]);
+    expect(each.receiver.requests).toBe(1);
+    const received = each.receiver.spans.map((s) => [s.name, s.resource['service.name'], s.attributes['http.route']]);
     expect(received.sort()).toEqual([
       ['one', 'service-a', '/one'],
       ['three', 'service-b', '/three'],
@@ -54,17 +44,17 @@ describe('spans held protobuf-encoded', () => {
 
   it('the retrying buffer delivers encoded batches after the receiver fails, merged, and counts them', async () => {
     const retrying = new RetryingSpanExporter(exporter(), { initialBackoffMs: 5, maxBackoffMs: 20 }, encodedSpansCodec);
-    cleanups.push(() => retrying.shutdown());
+    each.cleanups.push(() => retrying.shutdown());
     // What a collector that is shutting down answers; the transport does not retry, the buffer does.
-    receiver.failNext(2, grpc.status.UNAVAILABLE);
+    each.receiver.failNext(2, grpc.status.UNAVAILABLE);
     for (const name of ['a', 'b', 'c']) {
       const spans = await finishedSpans('svc', name);
       await new Promise<void>((resolve) => retrying.export(spans, () => resolve()));
     }
     await retrying.forceFlush();
     expect(retrying.stats()).toMatchObject({ exported: 3, dropped: 0, buffered: 0, failures: 2 });
-    expect(receiver.spans.map((s) => s.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(each.receiver.spans.map((s) => s.name).sort()).toEqual(['a', 'b', 'c']);
     // The batches waiting behind the failures went out together.
-    expect(receiver.requests).toBeLessThan(3);
+    expect(each.receiver.requests).toBeLessThan(3);
   });
 });

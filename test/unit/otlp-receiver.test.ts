@@ -4,28 +4,19 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { finishedSpans } from '../support/finished-spans.ts';
-import { byTrace, spanTree, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
+import { otlpReceiverPerTest } from '../support/otlp-receiver-per-test.ts';
+import { byTrace, spanTree, type ReceivedSpan } from '../support/otlp-receiver.ts';
 
 type ExporterOptions = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
 
-let receiver: OtlpReceiver;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeEach(async () => {
-  receiver = await startOtlpReceiver();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await receiver.close();
-});
+const each = otlpReceiverPerTest();
 
 function exporterFor(options: Omit<ExporterOptions, 'url'> = {}): OTLPTraceExporter {
   // A short timeout keeps failure paths fast; the default is 10 s.
-  const exporter = new OTLPTraceExporter({ url: receiver.endpoint, timeoutMillis: 2_000, ...options });
-  cleanups.push(() => exporter.shutdown());
+  const exporter = new OTLPTraceExporter({ url: each.receiver.endpoint, timeoutMillis: 2_000, ...options });
+  each.cleanups.push(() => exporter.shutdown());
   return exporter;
 }
 
@@ -40,7 +31,7 @@ describe('startOtlpReceiver', () => {
       resource: resourceFromAttributes({ 'service.name': 'tracebridge-test', 'deployment.environment.name': 'unit' }),
       spanProcessors: [new SimpleSpanProcessor({ exporter })],
     });
-    cleanups.push(() => provider.shutdown());
+    each.cleanups.push(() => provider.shutdown());
     const tracer = provider.getTracer('otlp-receiver-test', '1.2.3');
 
     const parent = tracer.startSpan('GET /users/:id', { kind: SpanKind.SERVER });
@@ -65,7 +56,7 @@ describe('startOtlpReceiver', () => {
     parent.end();
     await provider.forceFlush();
 
-    const spans = await receiver.waitForSpans((received) => received.length === 2);
+    const spans = await each.receiver.waitForSpans((received) => received.length === 2);
     const byName = new Map(spans.map((span) => [span.name, span]));
     const server = byName.get('GET /users/:id')!;
     const client = byName.get('SELECT users')!;
@@ -102,7 +93,7 @@ describe('startOtlpReceiver', () => {
     expect(spanTree(spans)).toBe('GET /users/:id [server]\n  SELECT users [client]');
     expect([...byTrace(spans).keys()]).toEqual([server.traceId]);
     // SimpleSpanProcessor exports each span on its own call.
-    expect(receiver.requests).toBe(2);
+    expect(each.receiver.requests).toBe(2);
   });
 
   it('accepts gzip-compressed requests (grpc-encoding: gzip)', async () => {
@@ -116,8 +107,8 @@ describe('startOtlpReceiver', () => {
     }
     const result = await exportOnce(exporter, await finishedSpans('receiver-test', 'compressed'));
     expect(result.code).toBe(ExportResultCode.SUCCESS);
-    expect(receiver.spans.map((span) => span.name)).toEqual(['compressed']);
-    expect(receiver.spans[0]!.resource['service.name']).toBe('receiver-test');
+    expect(each.receiver.spans.map((span) => span.name)).toEqual(['compressed']);
+    expect(each.receiver.spans[0]!.resource['service.name']).toBe('receiver-test');
   });
 
   it('records the request metadata, so auth headers can be asserted', async () => {
@@ -125,24 +116,24 @@ describe('startOtlpReceiver', () => {
     metadata.set('authorization', 'Bearer x');
     const exporter = exporterFor({ metadata });
     expect((await exportOnce(exporter, await finishedSpans('receiver-test', 'authorized'))).code).toBe(ExportResultCode.SUCCESS);
-    expect(receiver.headers).toHaveLength(1);
-    expect(receiver.headers[0]).toMatchObject({ authorization: 'Bearer x' });
-    expect(receiver.headers[0]!['user-agent']).toContain('OTel-OTLP-Exporter-JavaScript');
+    expect(each.receiver.headers).toHaveLength(1);
+    expect(each.receiver.headers[0]).toMatchObject({ authorization: 'Bearer x' });
+    expect(each.receiver.headers[0]!['user-agent']).toContain('OTel-OTLP-Exporter-JavaScript');
   });
 
   it('refuses exports while stopped and receives again after a restart on the same port', async () => {
     const exporter = exporterFor();
-    const port = receiver.port;
+    const port = each.receiver.port;
     expect((await exportOnce(exporter, await finishedSpans('receiver-test', 'before'))).code).toBe(ExportResultCode.SUCCESS);
 
-    await receiver.stop();
+    await each.receiver.stop();
     const whileDown = await exportOnce(exporter, await finishedSpans('receiver-test', 'while-down'));
     expect(whileDown.code).toBe(ExportResultCode.FAILED);
     expect(whileDown.error).toMatchObject({ code: grpc.status.UNAVAILABLE });
 
-    await receiver.start();
-    expect(receiver.port).toBe(port);
-    expect(receiver.endpoint).toBe(`http://127.0.0.1:${port}`);
+    await each.receiver.start();
+    expect(each.receiver.port).toBe(port);
+    expect(each.receiver.endpoint).toBe(`http://127.0.0.1:${port}`);
     // The same exporter (as in the API process) must recover once its channel reconnects;
     // grpc-js fails fast while its reconnect backoff (about 1 s) runs, so retry until it lands.
     const after = await finishedSpans('receiver-test', 'after');
@@ -153,29 +144,29 @@ describe('startOtlpReceiver', () => {
       result = await exportOnce(exporter, after);
     }
     expect(result.code).toBe(ExportResultCode.SUCCESS);
-    expect(receiver.spans.map((span) => span.name)).toEqual(['before', 'after']);
+    expect(each.receiver.spans.map((span) => span.name)).toEqual(['before', 'after']);
   });
 
   it('failNext makes the next Export calls fail with the given status, recording nothing', async () => {
     const exporter = exporterFor();
-    receiver.failNext(1, grpc.status.UNAVAILABLE);
+    each.receiver.failNext(1, grpc.status.UNAVAILABLE);
 
     const failed = await exportOnce(exporter, await finishedSpans('receiver-test', 'dropped'));
     expect(failed.code).toBe(ExportResultCode.FAILED);
     expect(failed.error).toMatchObject({ code: grpc.status.UNAVAILABLE });
-    expect(receiver.requests).toBe(0);
-    expect(receiver.spans).toEqual([]);
-    expect(receiver.headers).toEqual([]);
+    expect(each.receiver.requests).toBe(0);
+    expect(each.receiver.spans).toEqual([]);
+    expect(each.receiver.headers).toEqual([]);
 
     expect((await exportOnce(exporter, await finishedSpans('receiver-test', 'delivered'))).code).toBe(ExportResultCode.SUCCESS);
-    expect(receiver.requests).toBe(1);
-    expect(receiver.spans.map((span) => span.name)).toEqual(['delivered']);
+    expect(each.receiver.requests).toBe(1);
+    expect(each.receiver.spans.map((span) => span.name)).toEqual(['delivered']);
   });
 
   it('waitForSpans rejects with the spans received so far', async () => {
     const exporter = exporterFor();
     await exportOnce(exporter, await finishedSpans('receiver-test', 'only-this'));
-    await expect(receiver.waitForSpans((spans) => spans.length > 1, 100)).rejects.toThrow(
+    await expect(each.receiver.waitForSpans((spans) => spans.length > 1, 100)).rejects.toThrow(
       /within 100 ms; 1 span\(s\) in 1 request\(s\):\nonly-this \[server\]/,
     );
   });

@@ -7,6 +7,8 @@ import { onCore, SERVER_CORE } from '../machine.ts';
 import { round } from '../stats.ts';
 import { compare, recordCell, runsJson, summariesJson } from './common.ts';
 
+const run = promisify(execFile);
+
 /**
  * Figure 1, tracing overhead: tracebridge with tracing off (OTEL_SDK_DISABLED=true), on at
  * 100 % and on at 10 % sampling (both exporting to the real collector), interleaved on
@@ -83,8 +85,6 @@ export async function exportCounts(metricsUrl: string | undefined): Promise<{ ex
     .reduce((sum, s) => sum + s.value, 0);
   return { exported, dropped };
 }
-
-const run = promisify(execFile);
 
 /**
  * The least tracing can cost: the SDK alone building and exporting GET /users/:id's five spans
