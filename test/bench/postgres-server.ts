@@ -4,7 +4,7 @@ import { startEmbeddedPostgres } from '../../api/src/dev/embedded-postgres.ts';
 
 /**
  * `node test/bench/postgres-server.ts <baseDir> <port>`: the bench's PostgreSQL, a real server
- * from the embedded-postgres package in a throwaway directory. It runs as its own process so
+ * from the embedded-postgres binaries in a throwaway directory. It runs as its own process so
  * the runner can place it (and every backend it forks) on the server core with taskset. Writes
  * the superuser URL to <baseDir>/url once it accepts connections; SIGTERM stops it.
  */
@@ -20,10 +20,8 @@ const server = await startEmbeddedPostgres({
   persistent: false,
   onLog: (line) => process.stdout.write(`${line}\n`),
 });
-// embedded-postgres answers SIGINT/SIGTERM itself (async-exit-hook) and exits before its
-// stop() completes; replace that with an orderly stop.
+// An orderly stop: the server runs in its own process group and outlives a killed parent.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.removeAllListeners(signal);
   process.once(signal, () => {
     server.stop().then(
       () => process.exit(0),

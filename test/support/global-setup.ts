@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import type { EmbeddedDatabase } from '../../api/src/dev/embedded-postgres.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../api/src/dev/embedded-postgres.ts';
 import { freePort } from './ports.ts';
 
 declare module 'vitest' {
@@ -11,9 +11,6 @@ declare module 'vitest' {
     adminDatabaseUrl: string;
   }
 }
-
-/** The events async-exit-hook (through embedded-postgres) listens to. */
-const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
 
 let embedded: EmbeddedDatabase | undefined;
 let baseDir: string | undefined;
@@ -29,23 +26,12 @@ export async function setup(project: TestProject): Promise<void> {
     return;
   }
   baseDir = await mkdtemp(join(tmpdir(), 'tracebridge-test-pg-'));
-  // Imported here, not at the top: embedded-postgres registers async-exit-hook when it loads.
-  const listeners = (event: string) => process.listeners(event as 'beforeExit') as ((...args: unknown[]) => void)[];
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listeners(event))]));
-  const { startEmbeddedPostgres } = await import('../../api/src/dev/embedded-postgres.ts');
   embedded = await startEmbeddedPostgres({
     baseDir,
     port: await freePort(),
     database: 'postgres',
     persistent: false,
   });
-  // embedded-postgres registers async-exit-hook, whose beforeExit handler calls process.exit(0):
-  // that would turn a failed run's exit code into 0. teardown() stops the server instead.
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of listeners(event)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
   project.provide('adminDatabaseUrl', embedded.url);
 }
 

