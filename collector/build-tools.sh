@@ -7,7 +7,12 @@
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/k8s-schemas/<minor>/{api,apis}/...
 #
-# Usage: collector/build-tools.sh otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|promtool|all
+# and the components of the local Kubernetes cluster (cluster/, make cluster-up):
+#
+#   kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
+#   kubectl), etcd, containerd (containerd, containerd-shim-runc-v2, ctr), coredns, kube-router
+#
+# Usage: collector/build-tools.sh <tool>|all|cluster   (tools: see ALL_TOOLS and CLUSTER_TOOLS)
 #
 # Idempotent: a tool whose binary is already in place and answers its version command is
 # skipped. Each tool is built in a temporary directory inside the cache and renamed into
@@ -47,7 +52,15 @@ ACTIONLINT_VERSION=1.7.12
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
 
+# The local cluster (cluster/README.md says why each and what the module proxy serves).
+KUBERNETES_VERSION=1.35.4
+ETCD_VERSION=3.6.16
+CONTAINERD_VERSION=2.4.2
+COREDNS_VERSION=1.14.7
+KUBE_ROUTER_VERSION=2.1.0
+
 ALL_TOOLS=(actionlint helm kubectl-validate k8s-schemas kube-linter jaeger prometheus promtool otelcol)
+CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router)
 
 # ---- environment -------------------------------------------------------------------------
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -275,6 +288,69 @@ build_promtool() {
     "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildUser=tracebridge"
 }
 
+# ---- the local cluster -------------------------------------------------------------------
+KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+
+# The k8s.io/kubernetes module zip has go.mod replaces pointing at ./staging/src/k8s.io/*, which
+# the zip does not ship, plus a go.work and a stub vendor/. Pointing each replace at the
+# published staging module of the same release (v0.x.y) builds it unmodified.
+build_kubernetes() {
+  local out=$1 src work minor=${KUBERNETES_VERSION#*.}
+  minor=${minor%%.*}
+  src=$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n $src && -d $src ]] || die "go mod download k8s.io/kubernetes@v$KUBERNETES_VERSION failed"
+  work=$(dirname "$out")/src
+  cp -R "$src" "$work"
+  chmod -R u+w "$work"
+  rm -rf "$work/go.work" "$work/go.work.sum" "$work/vendor"
+  sed -i -E "s#^([[:space:]]*k8s\.io/[a-z0-9-]+) => \./staging/src/k8s\.io/[a-z0-9-]+#\1 => \1 v0.${KUBERNETES_VERSION#*.}#" "$work/go.mod"
+  local pkg=k8s.io/component-base/version client=k8s.io/client-go/pkg/version ldflags="" p
+  for p in $pkg $client; do
+    ldflags+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  local cmds=() b
+  for b in "${KUBERNETES_BINARIES[@]}"; do cmds+=("./cmd/$b"); done
+  (cd "$work" && GOFLAGS=-mod=mod go mod download && GOFLAGS=-mod=mod go build -trimpath -ldflags="-s -w $ldflags" -o "$out/" "${cmds[@]}")
+  for b in "${KUBERNETES_BINARIES[@]}"; do [[ -x $out/$b ]] || die "kubernetes: $b was not built"; done
+  rm -rf "$work"
+}
+
+# go.etcd.io/etcd/server/v3's go.mod replaces ../api and friends, so `go install` refuses it;
+# built as a dependency of a stub module instead, which resolves the sibling modules at the
+# same release.
+build_etcd() {
+  local out=$1 work
+  work=$(dirname "$out")/src
+  mkdir -p "$work"
+  (cd "$work" && go mod init tracebridge.local/etcd >/dev/null 2>&1 \
+    && go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >/dev/null \
+    && go build -trimpath -ldflags="-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+  rm -rf "$work"
+}
+
+build_containerd() {
+  local out=$1 src work b
+  src=$(go mod download -json "github.com/containerd/containerd/v2@v$CONTAINERD_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n $src && -d $src ]] || die "go mod download containerd v$CONTAINERD_VERSION failed"
+  work=$(dirname "$out")/src
+  cp -R "$src" "$work"
+  chmod -R u+w "$work"
+  for b in containerd containerd-shim-runc-v2 ctr; do
+    (cd "$work" && go build -trimpath -mod=readonly -tags "no_btrfs no_devmapper no_zfs" \
+      -ldflags="-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" -o "$out/$b" "./cmd/$b")
+  done
+  rm -rf "$work"
+}
+
+build_coredns() {
+  build_module_source "$1/coredns" github.com/coredns/coredns "v$COREDNS_VERSION" .
+}
+
+build_kube_router() {
+  build_module_source "$1/kube-router" github.com/cloudnativelabs/kube-router/v2 "v$KUBE_ROUTER_VERSION" cmd/kube-router \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION"
+}
+
 build_one() {
   case $1 in
     otelcol) install_tool otelcol "$OTELCOL_VERSION" otelcol-tracebridge build_otelcol --version ;;
@@ -286,7 +362,12 @@ build_one() {
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;
     promtool) install_tool promtool "$PROMETHEUS_VERSION" promtool build_promtool --version ;;
-    *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} all)" ;;
+    kubernetes) install_tool kubernetes "$KUBERNETES_VERSION" kubectl build_kubernetes version --client ;;
+    etcd) install_tool etcd "$ETCD_VERSION" etcd build_etcd --version ;;
+    containerd) install_tool containerd "$CONTAINERD_VERSION" containerd build_containerd --version ;;
+    coredns) install_tool coredns "$COREDNS_VERSION" coredns build_coredns -version ;;
+    kube-router) install_tool kube-router "$KUBE_ROUTER_VERSION" kube-router build_kube_router --version ;;
+    *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} ${CLUSTER_TOOLS[*]} all cluster)" ;;
   esac
 }
 
@@ -297,12 +378,15 @@ cold_warning() {
 }
 
 main() {
-  [[ $# -eq 1 ]] || die "usage: $0 otelcol|jaeger|helm|kubectl-validate|k8s-schemas|kube-linter|actionlint|prometheus|promtool|all"
+  [[ $# -eq 1 ]] || die "usage: $0 ${ALL_TOOLS[*]} ${CLUSTER_TOOLS[*]}|all|cluster"
   command -v go >/dev/null || die "go is not on PATH"
   case $1 in
     all)
       cold_warning
-      for tool in "${ALL_TOOLS[@]}"; do build_one "$tool"; done
+      for tool in "${ALL_TOOLS[@]}" "${CLUSTER_TOOLS[@]}"; do build_one "$tool"; done
+      ;;
+    cluster)
+      for tool in "${CLUSTER_TOOLS[@]}"; do build_one "$tool"; done
       ;;
     otelcol) cold_warning; build_one otelcol ;;
     *) build_one "$1" ;;
