@@ -199,11 +199,11 @@ kind-load: ## Load IMAGE into the kind cluster's node
 	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
 
 .PHONY: deploy
-deploy: ## helm upgrade --install the chart with VALUES (default: the kind example) and wait
+deploy: ## helm upgrade --install the chart with VALUES (default: the kind example) and wait; HELM_ARGS adds flags
 	@$(NEED_HELM); $(NEED_KUBECTL)
 	helm upgrade --install $(RELEASE) charts/tracebridge --namespace $(NAMESPACE) --create-namespace \
 	  --values $(VALUES) --set api.image.repository=$(firstword $(subst :, ,$(IMAGE))) --set api.image.tag=$(lastword $(subst :, ,$(IMAGE))) \
-	  --wait --timeout 5m
+	  --wait --timeout 5m $(HELM_ARGS)
 
 .PHONY: undeploy
 undeploy: ## helm uninstall the release (the PostgreSQL volume and password Secret are kept)
@@ -254,6 +254,26 @@ demo-k8s: ## Drive the demo requests through port-forwarded API and Jaeger, then
 	for i in $$(seq 1 30); do curl -fsS -o /dev/null http://127.0.0.1:8000/readyz && curl -fsS -o /dev/null http://127.0.0.1:16686/api/services && break; sleep 1; done; \
 	make --no-print-directory demo
 
+
+##@ Local cluster (real Kubernetes of local processes; no Docker; needs root)
+
+CLUSTER := bash cluster/cluster.sh
+
+.PHONY: cluster-up
+cluster-up: $(DEPS) ## Start the single-node cluster (builds its components on first use, ~35 min cold); prints the export KUBECONFIG line
+	@$(CLUSTER) up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the cluster and undo every host change (state kept for the next cluster-up)
+	@$(CLUSTER) down
+
+.PHONY: cluster-status
+cluster-status: $(DEPS) ## The cluster's processes, node and pods
+	@$(CLUSTER) status
+
+.PHONY: cluster-kubeconfig
+cluster-kubeconfig: ## Print the path of the cluster's admin kubeconfig
+	@$(CLUSTER) kubeconfig
 
 ##@ Database
 

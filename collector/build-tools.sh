@@ -10,7 +10,8 @@
 # and the components of the local Kubernetes cluster (cluster/, make cluster-up):
 #
 #   kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
-#   kubectl), etcd, containerd (containerd, containerd-shim-runc-v2, ctr), coredns, kube-router
+#   kubectl), etcd, containerd (containerd, containerd-shim-runc-v2, ctr), coredns, kube-router,
+#   local-path-provisioner
 #
 # Usage: collector/build-tools.sh <tool>|all|cluster   (tools: see ALL_TOOLS and CLUSTER_TOOLS)
 #
@@ -58,9 +59,12 @@ ETCD_VERSION=3.6.16
 CONTAINERD_VERSION=2.4.2
 COREDNS_VERSION=1.14.7
 KUBE_ROUTER_VERSION=2.1.0
+# The dynamic PersistentVolume provisioner kind ships (StorageClass "standard" there); v0.0.30 is
+# the newest version the module proxy serves.
+LOCAL_PATH_PROVISIONER_VERSION=0.0.30
 
 ALL_TOOLS=(actionlint helm kubectl-validate k8s-schemas kube-linter jaeger prometheus promtool otelcol)
-CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router)
+CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router local-path-provisioner)
 
 # ---- environment -------------------------------------------------------------------------
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -351,6 +355,11 @@ build_kube_router() {
     "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION"
 }
 
+build_local_path_provisioner() {
+  build_module_source "$1/local-path-provisioner" github.com/rancher/local-path-provisioner "v$LOCAL_PATH_PROVISIONER_VERSION" . \
+    "-X main.VERSION=v$LOCAL_PATH_PROVISIONER_VERSION"
+}
+
 build_one() {
   case $1 in
     otelcol) install_tool otelcol "$OTELCOL_VERSION" otelcol-tracebridge build_otelcol --version ;;
@@ -367,6 +376,7 @@ build_one() {
     containerd) install_tool containerd "$CONTAINERD_VERSION" containerd build_containerd --version ;;
     coredns) install_tool coredns "$COREDNS_VERSION" coredns build_coredns -version ;;
     kube-router) install_tool kube-router "$KUBE_ROUTER_VERSION" kube-router build_kube_router --version ;;
+    local-path-provisioner) install_tool local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" local-path-provisioner build_local_path_provisioner --version ;;
     *) die "unknown tool '$1' (expected one of: ${ALL_TOOLS[*]} ${CLUSTER_TOOLS[*]} all cluster)" ;;
   esac
 }

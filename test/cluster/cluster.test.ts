@@ -1,0 +1,376 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostSnapshot, type HostSnapshot } from '../support/cluster-host.ts';
+import {
+  clusterEnv,
+  eventually,
+  helm,
+  imageRef,
+  kubectl,
+  kubectlJson,
+  localClusterValues,
+  make,
+  notesPortForwards,
+  portForward,
+  run,
+  type PortForward,
+} from '../support/cluster.ts';
+
+/**
+ * The chart and the cdk8s app on a real single-node Kubernetes (cluster/cluster.sh): installed
+ * under Pod Security "restricted", carrying traffic through the port-forwards NOTES.txt prints,
+ * NetworkPolicies enforced by kube-router, upgrade and rollback, pod faults, uninstall, and
+ * cluster-down leaving the host as it found it. One file, in order: each step builds on the last.
+ */
+
+const RELEASE = 'tracebridge';
+const NAMESPACE = 'tb-chart';
+const CDK8S_NAMESPACE = 'tb-cdk8s';
+const env = clusterEnv();
+const API_IMAGE = imageRef('api');
+const deployVars = { RELEASE, NAMESPACE, VALUES: localClusterValues, IMAGE: API_IMAGE };
+
+let before: HostSnapshot;
+let during: HostSnapshot;
+let notes = '';
+const forwards = new Map<string, PortForward>();
+let api: PortForward;
+let jaeger: PortForward;
+let prometheus: PortForward;
+
+/**
+ * (Re)starts NOTES.txt's port-forward to a component's Service. kubectl binds a Service forward
+ * to one pod, so after that pod is replaced the forward is started again, as a user would.
+ */
+async function forward(name: string): Promise<PortForward> {
+  await forwards.get(name)?.stop();
+  const command = notesPortForwards(notes).get(component(name));
+  if (!command) throw new Error(`NOTES.txt prints no port-forward for ${component(name)}`);
+  const started = await portForward(command);
+  forwards.set(name, started);
+  return started;
+}
+
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+}
+
+async function jaegerTrace(traceId: string): Promise<JaegerSpan[]> {
+  const response = await fetch(`${jaeger.url}/api/traces/${traceId}`);
+  if (!response.ok) return [];
+  return ((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data[0]?.spans ?? [];
+}
+
+function outline(spans: JaegerSpan[]): string {
+  const parent = (s: JaegerSpan) => s.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+  const lines: string[] = [];
+  const walk = (span: JaegerSpan, depth: number) => {
+    lines.push(`${'  '.repeat(depth)}${span.operationName.replace(/^pg\.query:(\w+).*/, 'pg.query:$1')}`);
+    spans.filter((s) => parent(s) === span.spanID).forEach((child) => walk(child, depth + 1));
+  };
+  const root = spans.find((s) => parent(s) === undefined);
+  if (root) walk(root, 0);
+  return lines.join('\n');
+}
+
+/** A W3C traceparent with a fresh, sampled trace id: the API's parent-based sampler follows it. */
+function traceparent(): { traceId: string; header: string } {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, header: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+}
+
+async function promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
+  return ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+}
+
+/** Runs a pod (API image: it has node) that tries TCP connections; returns target → reachable. */
+async function probeConnections(namespace: string, name: string, labels: Record<string, string>, targets: string[]): Promise<Record<string, boolean>> {
+  const script = `const net=require('node:net');const out={};let left=${targets.length};for(const t of ${JSON.stringify(targets)}){const [h,p]=t.split(':');const s=net.connect({host:h,port:Number(p),timeout:4000});const done=ok=>{if(t in out)return;out[t]=ok;s.destroy();if(--left===0)console.log(JSON.stringify(out))};s.on('connect',()=>done(true));s.on('timeout',()=>done(false));s.on('error',()=>done(false))}`;
+  const dir = await mkdtemp(join(tmpdir(), 'tb-probe-'));
+  const manifest = join(dir, 'pod.json');
+  await writeFile(
+    manifest,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'probe',
+            image: API_IMAGE,
+            imagePullPolicy: 'Never',
+            args: ['-e', script],
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },
+          },
+        ],
+      },
+    }),
+  );
+  try {
+    await kubectl(['apply', '-f', manifest]);
+    await kubectl(['-n', namespace, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=60s']);
+    return JSON.parse((await kubectl(['-n', namespace, 'logs', name])).stdout.trim()) as Record<string, boolean>;
+  } finally {
+    await kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false', '--ignore-not-found']);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+  return (await kubectlJson<{ data: Record<string, string> }>(['-n', namespace, 'get', 'secret', name])).data;
+}
+
+const component = (name: string) => `${RELEASE}-${name}`;
+
+beforeAll(async () => {
+  // A clean slate: whatever an earlier run left is taken down first, then the host is recorded.
+  await run('bash', ['cluster/cluster.sh', 'down']);
+  before = await hostSnapshot(env);
+  const up = await run('bash', ['cluster/cluster.sh', 'up'], {}, 1_800_000);
+  expect(up.stdout).toContain(`export KUBECONFIG=${env.ADMIN_KUBECONFIG}`);
+  during = await hostSnapshot(env);
+  await make('cluster-images', {}, 1_800_000);
+}, 3_600_000);
+
+afterAll(async () => {
+  for (const running of forwards.values()) await running.stop();
+});
+
+describe('the chart on the local cluster', () => {
+  it('installs under Pod Security "restricted": every workload Ready, the migrations init container ran', async () => {
+    await kubectl(['create', 'namespace', NAMESPACE]);
+    await kubectl(['label', 'namespace', NAMESPACE, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+    await make('deploy', deployVars);
+    notes = (await helm(['get', 'notes', RELEASE, '-n', NAMESPACE])).stdout;
+
+    const workloads = await kubectlJson<{ items: { kind: string; metadata: { name: string }; status: { readyReplicas?: number; replicas?: number } }[] }>([
+      '-n', NAMESPACE, 'get', 'deployments,statefulsets',
+    ]);
+    expect(workloads.items.map((w) => w.metadata.name).sort()).toEqual(
+      ['api', 'collector', 'jaeger', 'postgresql', 'prometheus'].map(component).sort(),
+    );
+    for (const w of workloads.items) expect(w.status.readyReplicas, w.metadata.name).toBe(w.status.replicas);
+
+    const pods = await kubectlJson<{ items: { status: { initContainerStatuses?: { name: string; state: { terminated?: { exitCode: number } } }[] } }[] }>([
+      '-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/component=api',
+    ]);
+    const migrations = pods.items[0]!.status.initContainerStatuses!.find((c) => c.name === 'migrations')!;
+    expect(migrations.state.terminated?.exitCode).toBe(0);
+    const migrationLog = (await kubectl(['-n', NAMESPACE, 'logs', `deployment/${component('api')}`, '-c', 'migrations'])).stdout;
+    expect(migrationLog).toMatch(/migrat/i);
+  }, 600_000);
+
+  it('refuses a privileged pod in that namespace (the restricted profile is enforced)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tb-evil-'));
+    const manifest = join(dir, 'pod.json');
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'privileged', namespace: NAMESPACE },
+        spec: { containers: [{ name: 'c', image: API_IMAGE, securityContext: { privileged: true } }] },
+      }),
+    );
+    await expect(kubectl(['apply', '-f', manifest])).rejects.toThrow(/violates PodSecurity "restricted:latest"/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('helm test passes: the API answers and a trace reaches Jaeger', async () => {
+    const result = await helm(['test', RELEASE, '-n', NAMESPACE, '--logs', '--timeout', '3m']);
+    expect(result.stdout).toMatch(/Phase:\s+Succeeded/);
+  }, 300_000);
+
+  it("through NOTES.txt's port-forwards: the API's requests, their trace tree in Jaeger, metrics in Prometheus", async () => {
+    const commands = notesPortForwards(notes);
+    for (const name of ['api', 'jaeger', 'prometheus', 'collector']) expect(commands.has(component(name)), name).toBe(true);
+    api = await forward('api');
+    jaeger = await forward('jaeger');
+    prometheus = await forward('prometheus');
+
+    const json = { 'content-type': 'application/json' };
+    const created = await fetch(`${api.url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'Dana', email: 'dana@example.com', age: 30 }) });
+    expect(created.status).toBe(201);
+    const user = (await created.json()) as { id: number };
+    for (const title of ['one', 'two']) {
+      const post = await fetch(`${api.url}/posts`, { method: 'POST', headers: json, body: JSON.stringify({ title, content: 'c', author_id: user.id }) });
+      expect(post.status).toBe(201);
+    }
+    const { traceId, header } = traceparent();
+    const read = await fetch(`${api.url}/users/${user.id}`, { headers: { traceparent: header } });
+    expect(read.status).toBe(200);
+    expect((await fetch(`${api.url}/posts?eager=true`)).status).toBe(200);
+
+    const spans = await eventually('the GET /users/:id trace in Jaeger', async () => {
+      const found = await jaegerTrace(traceId);
+      return found.length >= 5 ? found : undefined;
+    }, 60_000);
+    expect(outline(spans)).toBe(['GET /users/:id', '  db.query.find', '    pg.query:SELECT', '  db.relationship.load', '    pg.query:SELECT'].join('\n'));
+
+    // Prometheus scrapes each pod through kubernetes_sd with the chart's RBAC.
+    const red = await eventually('the API request counter in Prometheus', async () => {
+      const result = await promQuery('sum(http_server_request_duration_seconds_count{job="tracebridge-api"})');
+      return result.length > 0 && Number(result[0]!.value[1]) >= 4 ? result : undefined;
+    }, 90_000, 2000);
+    expect(Number(red[0]!.value[1])).toBeGreaterThanOrEqual(4);
+    const pool = await promQuery('db_client_connection_limit{job="tracebridge-api"}');
+    expect(pool.length).toBeGreaterThan(0);
+    const collector = await eventually('the collector pipeline metrics in Prometheus', async () => {
+      const result = await promQuery('sum(otelcol_receiver_accepted_spans_total{job="otel-collector"})');
+      return result.length > 0 && Number(result[0]!.value[1]) > 0 ? result : undefined;
+    }, 90_000, 2000);
+    expect(Number(collector[0]!.value[1])).toBeGreaterThan(0);
+    const targets = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+    expect(targets.data.activeTargets.filter((t) => t.health === 'up').map((t) => t.labels.job).sort()).toEqual(['otel-collector', 'tracebridge-api']);
+  }, 300_000);
+
+  it('NetworkPolicies: a pod without the allowed labels reaches neither PostgreSQL, the collector nor Jaeger; an API-labelled one reaches its peers', async () => {
+    const targets = [`${component('postgresql')}:5432`, `${component('collector')}:4317`, `${component('jaeger')}:4317`];
+    const intruder = await probeConnections(NAMESPACE, 'intruder', { app: 'intruder' }, targets);
+    expect(intruder).toEqual(Object.fromEntries(targets.map((t) => [t, false])));
+    const asApi = await probeConnections(
+      NAMESPACE,
+      'api-peer',
+      { 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'api' },
+      targets,
+    );
+    expect(asApi).toEqual({ [targets[0]!]: true, [targets[1]!]: true, [targets[2]!]: false });
+  }, 300_000);
+
+  it('helm upgrade rolls out a changed value and keeps passwords and data; helm rollback restores', async () => {
+    const passwordsBefore = await secretData(NAMESPACE, component('postgresql'));
+    await make('deploy', { ...deployVars, HELM_ARGS: '--set api.logLevel=debug' });
+    const level = async () =>
+      (await kubectlJson<{ spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }>([
+        '-n', NAMESPACE, 'get', 'deployment', component('api'),
+      ])).spec.template.spec.containers[0]!.env.find((e) => e.name === 'LOG_LEVEL')?.value;
+    expect(await level()).toBe('debug');
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${component('api')}`, '--timeout=3m']);
+    expect(await secretData(NAMESPACE, component('postgresql'))).toEqual(passwordsBefore);
+    api = await forward('api');
+    expect(await (await fetch(`${api.url}/users?limit=100&offset=0`)).text()).toContain('dana@example.com');
+
+    await helm(['rollback', RELEASE, '1', '-n', NAMESPACE, '--wait', '--timeout', '5m']);
+    expect(await level()).toBe('info');
+    expect(await secretData(NAMESPACE, component('postgresql'))).toEqual(passwordsBefore);
+    api = await forward('api');
+    expect(await (await fetch(`${api.url}/users?limit=100&offset=0`)).text()).toContain('dana@example.com');
+  }, 600_000);
+
+  it('deleting the collector pod under traffic loses no trace', async () => {
+    const sent: string[] = [];
+    const traffic = (async () => {
+      for (let i = 0; i < 40; i++) {
+        const { traceId, header } = traceparent();
+        const response = await fetch(`${api.url}/users?limit=5&offset=0`, { headers: { traceparent: header } });
+        expect(response.status).toBe(200);
+        sent.push(traceId);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 2000));
+    await kubectl(['-n', NAMESPACE, 'delete', 'pod', '-l', 'app.kubernetes.io/component=collector', '--wait=false']);
+    await traffic;
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${component('collector')}`, '--timeout=3m']);
+    const missing = await eventually('every trace sent around the collector restart in Jaeger', async () => {
+      const absent: string[] = [];
+      for (const id of sent) if ((await jaegerTrace(id)).length === 0) absent.push(id);
+      return absent.length === 0 ? absent : undefined;
+    }, 120_000, 3000);
+    expect(missing).toEqual([]);
+    expect(sent).toHaveLength(40);
+  }, 300_000);
+
+  it('deleting the PostgreSQL pod: the API answers 503 with Retry-After, then recovers with the data intact', async () => {
+    await kubectl(['-n', NAMESPACE, 'delete', 'pod', `${component('postgresql')}-0`, '--wait=false']);
+    const unavailable = await eventually('a 503 while PostgreSQL is away', async () => {
+      const response = await fetch(`${api.url}/users?limit=5&offset=0`);
+      return response.status === 503 ? response : undefined;
+    }, 60_000, 100);
+    expect(unavailable.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await unavailable.json()) as { error: { code: string } }).error.code).toBeTruthy();
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `statefulset/${component('postgresql')}`, '--timeout=3m']);
+    const recovered = await eventually('the API answering again', async () => {
+      const response = await fetch(`${api.url}/users?limit=100&offset=0`);
+      return response.status === 200 ? response.text() : undefined;
+    }, 120_000);
+    expect(recovered).toContain('dana@example.com');
+  }, 300_000);
+
+  it('helm uninstall leaves only what the chart documents as kept: the PostgreSQL volume and its password Secret', async () => {
+    for (const running of forwards.values()) await running.stop();
+    forwards.clear();
+    const undeploy = await make('undeploy', { RELEASE, NAMESPACE });
+    expect(undeploy.stdout).toContain(`kept: PVC data-${component('postgresql')}-0 and Secret ${component('postgresql')}`);
+    await eventually("the release's pods gone", async () => {
+      const pods = await kubectlJson<{ items: unknown[] }>(['-n', NAMESPACE, 'get', 'pods']);
+      return pods.items.length === 0 ? true : undefined;
+    }, 120_000, 2000);
+    const left = (await kubectl(['-n', NAMESPACE, 'get', 'all,configmaps,secrets,pvc,networkpolicies,roles,rolebindings,serviceaccounts', '-o', 'name'])).stdout
+      .trim()
+      .split('\n')
+      .filter((name) => name && !/^(configmap\/kube-root-ca\.crt|serviceaccount\/default)$/.test(name));
+    expect(left.sort()).toEqual([`persistentvolumeclaim/data-${component('postgresql')}-0`, `secret/${component('postgresql')}`]);
+  }, 300_000);
+});
+
+describe('the cdk8s app on the local cluster, in a second namespace', () => {
+  it('deploys under Pod Security "restricted", carries a trace to Jaeger, and a redeploy keeps the generated password', async () => {
+    await kubectl(['create', 'namespace', CDK8S_NAMESPACE]);
+    await kubectl(['label', 'namespace', CDK8S_NAMESPACE, 'pod-security.kubernetes.io/enforce=restricted']);
+    const vars = { RELEASE, NAMESPACE: CDK8S_NAMESPACE, VALUES: localClusterValues };
+    await make('deploy-cdk8s', vars);
+    for (const workload of ['deployment/api', 'deployment/collector', 'deployment/jaeger', 'deployment/prometheus', 'statefulset/postgresql']) {
+      const [kind, name] = workload.split('/');
+      await kubectl(['-n', CDK8S_NAMESPACE, 'rollout', 'status', `${kind}/${component(name!)}`, '--timeout=5m'], 330_000);
+    }
+    const password = await secretData(CDK8S_NAMESPACE, component('postgresql'));
+
+    const cdkApi = await portForward(`kubectl -n ${CDK8S_NAMESPACE} port-forward svc/${component('api')} 8000:8000`);
+    const cdkJaeger = await portForward(`kubectl -n ${CDK8S_NAMESPACE} port-forward svc/${component('jaeger')} 16686:16686`);
+    try {
+      const { traceId, header } = traceparent();
+      expect((await fetch(`${cdkApi.url}/users?limit=5&offset=0`, { headers: { traceparent: header } })).status).toBe(200);
+      const spans = await eventually('the cdk8s stack trace in Jaeger', async () => {
+        const response = await fetch(`${cdkJaeger.url}/api/traces/${traceId}`);
+        const found = response.ok ? (((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data[0]?.spans ?? []) : [];
+        return found.length > 0 ? found : undefined;
+      }, 60_000);
+      expect(spans.map((s) => s.operationName)).toContain('GET /users');
+    } finally {
+      await cdkApi.stop();
+      await cdkJaeger.stop();
+    }
+
+    await make('deploy-cdk8s', vars);
+    expect(await secretData(CDK8S_NAMESPACE, component('postgresql'))).toEqual(password);
+    await kubectl(['delete', 'namespace', CDK8S_NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
+  }, 900_000);
+});
+
+describe('cluster-down', () => {
+  it('leaves no process, mount, iptables chain, ipset, interface, cgroup, sysctl change or host directory behind', async () => {
+    await kubectl(['delete', 'namespace', NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
+    await make('cluster-down');
+    const after = await hostSnapshot(env);
+    // The snapshot sees the running cluster in each respect (else this comparison could not fail) ...
+    for (const key of ['processes', 'mounts', 'chains', 'rules', 'ipsets', 'interfaces', 'cgroups', 'sysctls'] as const) {
+      expect(during[key], key).not.toEqual(before[key]);
+    }
+    // ... and after cluster-down nothing of it is left.
+    expect(after).toEqual(before);
+  }, 300_000);
+});
