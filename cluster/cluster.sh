@@ -204,6 +204,8 @@ up() {
     say "up in $((SECONDS - start))s: node $NODE_NAME ($NODE_IP), pods $POD_CIDR, services $SERVICE_CIDR"
   fi
   kubectl_admin get nodes -o wide >&2
+  # The pinned kubectl and helm, for the deploy, port-forward and demo targets.
+  echo "export PATH=$K8S_BIN:$(dirname "$(tool helm)"):\$PATH"
   echo "export KUBECONFIG=$ADMIN_KUBECONFIG"
 }
 
