@@ -61,6 +61,11 @@ up: $(DEPS) ## Run the whole stack on loopback: Postgres, Jaeger, collector, tra
 	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
 	STACK_DIR="$(STACK_DIR)" node api/src/dev/stack.ts
 
+.PHONY: collector-config
+collector-config: $(DEPS) ## Print the collector configuration the fragments of DESTINATIONS (default jaeger) merge into
+	"$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" print-config --feature-gates=otelcol.printInitialConfig --validate=false \
+	  $$(node --input-type=module -e "import { collectorArgs, parseDestinations } from './collector/fragments.ts'; console.log(collectorArgs(parseDestinations(process.env.DESTINATIONS || 'jaeger')).join(' '))")
+
 .PHONY: down
 down: ## Stop the stack started by make up
 	@pidfile="$(STACK_DIR)/stack.pid"; \

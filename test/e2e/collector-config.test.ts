@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assembleCollectorConfig, DESTINATIONS, toYaml, type Destination } from '../../collector/assemble.ts';
+import { collectorArgs, DESTINATIONS, type Destination } from '../../collector/fragments.ts';
 import { toolBinary } from '../support/tools.ts';
 
 const run = promisify(execFile);
@@ -30,20 +30,25 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('the shipped collector pipeline', () => {
-  it.concurrent.each(combinations.map((c) => [c.join('+'), c] as const))('%s passes the real collector’s validate', async (name, destinations) => {
-    const file = join(dir, `${name}.yaml`);
-    await writeFile(file, toYaml(assembleCollectorConfig(destinations)));
-    // Resolves only on exit code 0 (the validator's verdict); the negative case below shows failures surface.
-    await expect(run(otelcol(), ['validate', '--config', file], { env: credentials })).resolves.toBeDefined();
+describe('the shipped collector pipeline: the fragments as the collector merges them', () => {
+  it('covers every combination of the destinations', () => {
+    expect(combinations).toHaveLength(63);
+  });
+
+  it.concurrent.each(combinations.map((c) => [c.join('+'), c] as const))('%s passes the real collector’s validate', async (_name, destinations) => {
+    // Resolves only on exit code 0 (the validator's verdict); the negative cases below show failures surface.
+    await expect(run(otelcol(), ['validate', ...collectorArgs(destinations)], { env: credentials })).resolves.toBeDefined();
   });
 
   it('the validator is not a rubber stamp: a pipeline naming a missing exporter fails', async () => {
-    const config = assembleCollectorConfig(['debug']);
-    const service = config.service as { pipelines: { traces: { exporters: string[] } } };
-    service.pipelines.traces.exporters.push('otlp_grpc/nowhere');
     const file = join(dir, 'broken.yaml');
-    await writeFile(file, toYaml(config));
-    await expect(run(otelcol(), ['validate', '--config', file], { env: credentials })).rejects.toThrow(/otlp_grpc\/nowhere/);
+    await writeFile(file, JSON.stringify({ service: { pipelines: { 'traces/nowhere': { receivers: ['forward/traces'], exporters: ['otlp_grpc/nowhere'] } } } }));
+    await expect(run(otelcol(), ['validate', ...collectorArgs(['debug']), '--config', file], { env: credentials })).rejects.toThrow(/otlp_grpc\/nowhere/);
+  });
+
+  it('a connector no pipeline receives from fails: why base.yaml discards what no destination takes', async () => {
+    const file = join(dir, 'orphan.yaml');
+    await writeFile(file, JSON.stringify({ connectors: { 'forward/orphan': {} }, service: { pipelines: { 'traces/orphan': { receivers: ['otlp'], exporters: ['forward/orphan'] } } } }));
+    await expect(run(otelcol(), ['validate', ...collectorArgs(['jaeger']), '--config', file], { env: credentials })).rejects.toThrow(/forward\/orphan/);
   });
 });

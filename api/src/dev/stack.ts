@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assembleCollectorConfig, parseDestinations, toYaml } from '../../../collector/assemble.ts';
+import { collectorArgs, parseDestinations } from '../../../collector/fragments.ts';
 import { createDb } from '../db/knex.ts';
 import { migrateLatest } from '../db/migrations/index.ts';
 import { seedDemoData } from '../db/seeds/demo.ts';
@@ -90,14 +90,12 @@ async function main(): Promise<void> {
     say('jaeger ready');
 
     const destinations = parseDestinations(env.DESTINATIONS ?? 'jaeger');
-    const configPath = join(stateDir, 'collector.yaml');
-    writeFileSync(configPath, toYaml(assembleCollectorConfig(destinations)));
     const passThrough = Object.fromEntries(
       Object.entries(env).filter(([k, v]) => v !== undefined && /^(GRAFANA_CLOUD_|DD_|DEBUG_VERBOSITY)/.test(k)),
     ) as Record<string, string>;
     const collector = runProcess(
       required('OTELCOL_BIN'),
-      ['--config', configPath],
+      collectorArgs(destinations),
       {
         ...passThrough,
         OTLP_GRPC_ENDPOINT: '127.0.0.1:4317',
@@ -111,7 +109,7 @@ async function main(): Promise<void> {
     );
     supervise('collector', collector);
     await waitForHttp('http://127.0.0.1:13133/', collector);
-    say(`collector ready (destinations: ${destinations.join(', ')}; config ${configPath})`);
+    say(`collector ready (destinations: ${destinations.join(', ')}; config: collector/config/)`);
 
     const api = runProcess(
       process.execPath,

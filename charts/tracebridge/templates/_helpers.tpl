@@ -145,8 +145,9 @@ Call with (list $ "secret-name" "key"); returns it base64-encoded.
 {{- end -}}
 
 {{/*
-The collector fragments (collector/config/destinations/<name>.yaml) of the enabled
-destinations, in the order collector/assemble.ts applies them.
+The collector's configuration files, in --config order: collector/config/base.yaml,
+scrape/kubernetes.yaml (every API pod, found through the Kubernetes API) and the enabled
+destinations' fragments. The collector merges them itself: each fragment only adds keys.
 */}}
 {{- define "tracebridge.collectorFragments" -}}
 {{- $d := .Values.destinations -}}
@@ -157,54 +158,14 @@ destinations, in the order collector/assemble.ts applies them.
 {{- if and $d.otlp.enabled (eq $d.otlp.protocol "grpc") }}{{ $names = append $names "otlp" }}{{ end -}}
 {{- if and $d.otlp.enabled (eq $d.otlp.protocol "http") }}{{ $names = append $names "otlpHttp" }}{{ end -}}
 {{- if $d.debug.enabled }}{{ $names = append $names "debug" }}{{ end -}}
-{{- toJson $names -}}
+{{- $files := list "base.yaml" "scrape/kubernetes.yaml" -}}
+{{- range $names }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
+{{- toJson $files -}}
 {{- end -}}
 
-{{/*
-Deep merge with collector/assemble.ts's rule: mappings merge, lists append without repeats,
-scalars must agree. Mutates .into.
-*/}}
-{{- define "tracebridge.mergeFragment" -}}
-{{- $into := .into -}}
-{{- $path := .path -}}
-{{- range $key, $value := .from -}}
-{{- $at := ternary $key (printf "%s.%s" $path $key) (eq $path "") -}}
-{{- if not (hasKey $into $key) -}}
-{{- $_ := set $into $key $value -}}
-{{- else -}}
-{{- $current := index $into $key -}}
-{{- if and (kindIs "map" $current) (kindIs "map" $value) -}}
-{{- include "tracebridge.mergeFragment" (dict "into" $current "from" $value "path" $at) -}}
-{{- else if and (kindIs "slice" $current) (kindIs "slice" $value) -}}
-{{- $merged := $current -}}
-{{- range $value -}}
-{{- if not (has . $merged) }}{{ $merged = append $merged . }}{{ end -}}
-{{- end -}}
-{{- $_ := set $into $key $merged -}}
-{{- else if ne (toJson $current) (toJson $value) -}}
-{{- fail (printf "collector config fragments disagree at %s" $at) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-
-{{/*
-The collector configuration: base.yaml, scrape/kubernetes.yaml (every API pod, found through
-the Kubernetes API) and the enabled destinations' fragments.
-*/}}
-{{- define "tracebridge.collectorConfig" -}}
-{{- $config := .Files.Get "files/collector/base.yaml" | fromYaml -}}
-{{- include "tracebridge.mergeFragment" (dict "into" $config "from" (.Files.Get "files/collector/scrape/kubernetes.yaml" | fromYaml) "path" "") -}}
-{{- range (include "tracebridge.collectorFragments" . | fromJsonArray) -}}
-{{- $fragment := $.Files.Get (printf "files/collector/destinations/%s.yaml" .) | fromYaml -}}
-{{- include "tracebridge.mergeFragment" (dict "into" $config "from" $fragment "path" "") -}}
-{{- end -}}
-{{- $pipelines := dict -}}
-{{- range $name, $pipeline := $config.service.pipelines -}}
-{{- if $pipeline.exporters }}{{ $_ := set $pipelines $name $pipeline }}{{ end -}}
-{{- end -}}
-{{- $_ := set $config.service "pipelines" $pipelines -}}
-{{- toYaml $config -}}
+{{/* A fragment's key in the collector's ConfigMap: its path under collector/config/, "/" -> "-". */}}
+{{- define "tracebridge.collectorFragmentKey" -}}
+{{- replace "/" "-" . -}}
 {{- end -}}
 
 {{/* NetworkPolicy peers: pods of these components of this release. */}}
