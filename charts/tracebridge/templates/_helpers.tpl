@@ -168,6 +168,21 @@ destinations' fragments. The collector merges them itself: each fragment only ad
 {{- replace "/" "-" . -}}
 {{- end -}}
 
+{{/*
+The API's shutdown budget, defined here only. On termination the kubelet first runs preStop, a
+sleep while the endpoints stop routing new connections to the pod; then SIGTERM: the API drains
+in-flight requests for at most SHUTDOWN_TIMEOUT_MS, closes its pool (at most 1 s) and flushes its
+spans (at most 5 s, the exporter's bound). terminationGracePeriodSeconds covers all of it with a
+margin, so SIGKILL never cuts the flush. Returns JSON.
+*/}}
+{{- define "tracebridge.apiShutdown" -}}
+{{- $preStop := 5 -}}
+{{- $drain := 20 -}}
+{{- $poolCloseAndFlush := 6 -}}
+{{- $margin := 4 -}}
+{{- dict "preStopSeconds" $preStop "shutdownTimeoutMs" (mul $drain 1000) "terminationGracePeriodSeconds" (add $preStop $drain $poolCloseAndFlush $margin) | toJson -}}
+{{- end -}}
+
 {{/* NetworkPolicy peers: pods of these components of this release. */}}
 {{- define "tracebridge.peers" -}}
 {{- $ := index . 0 -}}

@@ -5,7 +5,8 @@ import { EXAMPLES, find, podSpecs, renderExample, type Container } from '../supp
 /**
  * Every variable the chart sets on the API's containers is one the API reads (api/src/config.ts
  * is its only reader of the environment), and the API accepts the chart's env as rendered: a
- * name the chart misspells would otherwise be ignored, or stop every pod.
+ * name the chart misspells would otherwise be ignored, or stop every pod. And the pod's
+ * termination budget covers what the API does after SIGTERM.
  */
 
 /** The env as the pod would get it: values as rendered, Secrets and the downward API stand-ins. */
@@ -26,6 +27,22 @@ describe.each(EXAMPLES)('examples/%s: the API containers', (example) => {
       expect(Object.keys(env).filter((name) => !KNOWN_ENV.has(name)), container.name).toEqual([]);
       expect(() => loadConfig(env), container.name).not.toThrow();
     }
+  });
+});
+
+describe('the API pod on termination', () => {
+  // After the drain the API closes its pool (bounded at 1 s) and flushes spans (bounded at 5 s).
+  const AFTER_DRAIN_MS = 6000;
+
+  it.each(EXAMPLES)('examples/%s: the grace period covers preStop, the drain the API reads and the flush', async (example) => {
+    const { spec } = podSpecs([find((await renderExample(example)).objects, 'Deployment', 'tracebridge-api')])[0]!;
+    const pod = spec as typeof spec & { terminationGracePeriodSeconds: number };
+    const api = pod.containers[0] as Container & { lifecycle: { preStop: { sleep: { seconds: number } } } };
+    const preStopMs = api.lifecycle.preStop.sleep.seconds * 1000;
+    const { shutdownTimeoutMs } = loadConfig(envOf(api));
+    expect(preStopMs).toBeGreaterThan(0);
+    expect(shutdownTimeoutMs).toBe(20_000);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopMs + shutdownTimeoutMs + AFTER_DRAIN_MS);
   });
 });
 
