@@ -113,15 +113,18 @@ const SERVICE_LINK = /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(
 
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  // One row of the Wagner-Fischer table at a time.
+  let previous = Uint16Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    const current = new Uint16Array(b.length + 1);
+    current[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const substitution = (previous.at(j - 1) ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous.at(j) ?? 0) + 1, (current.at(j - 1) ?? 0) + 1, substitution);
     }
     previous = current;
   }
-  return previous[b.length]!;
+  return previous.at(b.length) ?? 0;
 }
 
 /** The known variable closest to a name. */

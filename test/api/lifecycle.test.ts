@@ -130,7 +130,7 @@ describe('startup', () => {
     expect(api.stderr()).toMatch(/DB_POOL_MAX: /);
   });
 
-  it('a misspelt variable in the API's namespace stops it, naming the variable and the one meant', async () => {
+  it("a misspelt variable in the API's namespace stops it, naming the variable and the one meant", async () => {
     // Through the preload, as the image starts: the telemetry half of the configuration is read first.
     const api = runNode('api/src/server.ts', [], { DATABASE_URL: database.url, DB_POOL_MAXX: '20', OTEL_EXPORTER_OTLP_ENDPIONT: 'http://x:4317' }, ['--import', './api/src/telemetry/preload.ts']);
     expect(await api.exited).toBe(1);

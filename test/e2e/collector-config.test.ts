@@ -16,6 +16,14 @@ const combinations: Destination[][] = Array.from({ length: 2 ** DESTINATIONS.len
 );
 
 const credentials = {
+  // The addresses whoever runs the collector sets (the fragments give them no default).
+  OTLP_GRPC_ENDPOINT: '127.0.0.1:4317',
+  OTLP_HTTP_ENDPOINT: '127.0.0.1:4318',
+  COLLECTOR_HEALTH_ENDPOINT: '127.0.0.1:13133',
+  COLLECTOR_METRICS_HOST: '127.0.0.1',
+  COLLECTOR_METRICS_PORT: '8888',
+  API_METRICS_TARGET: '127.0.0.1:9464',
+  JAEGER_OTLP_ENDPOINT: '127.0.0.1:14317',
   GRAFANA_CLOUD_INSTANCE_ID: '123456',
   GRAFANA_CLOUD_API_TOKEN: 'glc_test',
   GRAFANA_CLOUD_OTLP_ENDPOINT: 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp',

@@ -61,9 +61,11 @@ export async function startCollector(
     return path;
   });
   const args = [...('files' in source ? configArgs(source.files) : collectorArgs(source)), ...configArgs(overrideFiles)];
-  const [grpc, http, health, metrics] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+  const [grpc, http, health, metrics, noApi] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   const launch = async () => {
     const launched = runProcess(toolBinary('OTELCOL_BIN'), args, {
+      // Where scrape/static.yaml finds the API's /metrics, unless env says: nothing listens here.
+      API_METRICS_TARGET: `127.0.0.1:${noApi}`,
       OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
       OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
       COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${health}`,

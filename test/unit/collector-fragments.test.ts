@@ -84,7 +84,7 @@ describe('the collector configuration fragments', () => {
   it('scrapes the API at one address by default, every API pod in Kubernetes', () => {
     type Receivers = Record<string, { config: { scrape_configs: Record<string, unknown>[] } }>;
     const job = (scrape: 'static' | 'kubernetes') => (read(`scrape/${scrape}.yaml`).receivers as Receivers)['prometheus/api']!.config.scrape_configs[0]!;
-    expect(job('static')).toMatchObject({ job_name: 'tracebridge-api', static_configs: [{ targets: ['${env:API_METRICS_TARGET:-127.0.0.1:9464}'] }] });
+    expect(job('static')).toMatchObject({ job_name: 'tracebridge-api', static_configs: [{ targets: ['${env:API_METRICS_TARGET}'] }] });
     expect(job('kubernetes')).toMatchObject({
       job_name: 'tracebridge-api',
       kubernetes_sd_configs: [{ role: 'pod', namespaces: { own_namespace: true }, selectors: [{ role: 'pod', label: '${env:API_POD_SELECTOR}' }] }],

@@ -84,10 +84,43 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
+{{/* Ports --------------------------------------------------------------------------------- */}}
+
+{{/*
+The components' ports, by the name their containers and Services give them, defined here only:
+containers, Services, the env that binds listeners, clients' URLs and NOTES read them. The API's
+are values (api.service.port, api.metricsPort) and its container port "http".
+*/}}
+{{- define "tracebridge.ports" -}}
+api: {http: 8000}
+collector: {otlp-grpc: 4317, otlp-http: 4318, metrics: 8888, health: 13133}
+jaeger: {otlp-grpc: 4317, otlp-http: 4318, query-http: 16686, query-grpc: 16685, health: 13133}
+prometheus: {http: 9090}
+grafana: {http: 3000}
+postgresql: {postgresql: 5432}
+{{- end -}}
+
+{{/* A port by component and name: (list $ "collector" "otlp-grpc"). */}}
+{{- define "tracebridge.port" -}}
+{{- $ports := include "tracebridge.ports" (index . 0) | fromYaml -}}
+{{- $port := index (index $ports (index . 1)) (index . 2) -}}
+{{- int $port -}}
+{{- end -}}
+
+{{/* "0.0.0.0:<port>", a listener on every interface: (list $ "collector" "otlp-grpc"). */}}
+{{- define "tracebridge.listen" -}}
+{{- printf "0.0.0.0:%s" (include "tracebridge.port" .) -}}
+{{- end -}}
+
+{{/* "<service>:<port>" of a component's port inside the cluster: (list $ "collector" "otlp-grpc"). */}}
+{{- define "tracebridge.address" -}}
+{{- printf "%s:%s" (include "tracebridge.componentName" (list (index . 0) (index . 1))) (include "tracebridge.port" .) -}}
+{{- end -}}
+
 {{/* Service names other components reach. ------------------------------------------------ */}}
 
 {{- define "tracebridge.collectorOtlpGrpc" -}}
-{{- printf "%s:4317" (include "tracebridge.componentName" (list . "collector")) -}}
+{{- include "tracebridge.address" (list . "collector" "otlp-grpc") -}}
 {{- end -}}
 
 {{- define "tracebridge.databaseHost" -}}
@@ -101,7 +134,7 @@ seccompProfile:
 {{/* Database connection env: the URL carries no password; node-postgres reads PGPASSWORD. */}}
 {{- define "tracebridge.databaseEnv" -}}
 {{- $db := ternary .Values.postgresql .Values.externalDatabase .Values.postgresql.enabled -}}
-{{- $port := ternary 5432 (int .Values.externalDatabase.port) .Values.postgresql.enabled -}}
+{{- $port := ternary (include "tracebridge.port" (list . "postgresql" "postgresql") | int) (int .Values.externalDatabase.port) .Values.postgresql.enabled -}}
 - name: DATABASE_URL
   value: {{ printf "postgresql://%s@%s:%d/%s" $db.username (include "tracebridge.databaseHost" .) (int $port) $db.database | quote }}
 - name: PGPASSWORD
@@ -144,12 +177,8 @@ Call with (list $ "secret-name" "key"); returns it base64-encoded.
 {{- default (include "tracebridge.componentName" (list $ "destination-credentials")) $destination.existingSecret -}}
 {{- end -}}
 
-{{/*
-The collector's configuration files, in --config order: collector/config/base.yaml,
-scrape/kubernetes.yaml (every API pod, found through the Kubernetes API) and the enabled
-destinations' fragments. The collector merges them itself: each fragment only adds keys.
-*/}}
-{{- define "tracebridge.collectorFragments" -}}
+{{/* The enabled destinations, by their fragments' names (collector/config/destinations/<name>.yaml). */}}
+{{- define "tracebridge.destinationNames" -}}
 {{- $d := .Values.destinations -}}
 {{- $names := list -}}
 {{- if $d.jaeger.enabled }}{{ $names = append $names "jaeger" }}{{ end -}}
@@ -158,8 +187,17 @@ destinations' fragments. The collector merges them itself: each fragment only ad
 {{- if and $d.otlp.enabled (eq $d.otlp.protocol "grpc") }}{{ $names = append $names "otlp" }}{{ end -}}
 {{- if and $d.otlp.enabled (eq $d.otlp.protocol "http") }}{{ $names = append $names "otlpHttp" }}{{ end -}}
 {{- if $d.debug.enabled }}{{ $names = append $names "debug" }}{{ end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/*
+The collector's configuration files, in --config order: collector/config/base.yaml,
+scrape/kubernetes.yaml (every API pod, found through the Kubernetes API) and the enabled
+destinations' fragments. The collector merges them itself: each fragment only adds keys.
+*/}}
+{{- define "tracebridge.collectorFragments" -}}
 {{- $files := list "base.yaml" "scrape/kubernetes.yaml" -}}
-{{- range $names }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
+{{- range (include "tracebridge.destinationNames" . | fromJsonArray) }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
 {{- toJson $files -}}
 {{- end -}}
 
