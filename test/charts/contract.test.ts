@@ -144,7 +144,7 @@ describe('the API as the chart runs it', () => {
       const [key, value] = pair.split('=');
       expect(apiLabels[key!], key).toBe(value);
     }
-    const collectorScrape = parse(dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'))['config.yaml']!) as {
+    const collectorScrape = parse(dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'))['scrape-kubernetes.yaml']!) as {
       receivers: Record<string, { config: { scrape_configs: { relabel_configs: { regex?: string }[] }[] } }>;
     };
     expect(collectorScrape.receivers['prometheus/api']!.config.scrape_configs[0]!.relabel_configs[0]!.regex).toBe('metrics');
