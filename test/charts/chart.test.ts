@@ -285,6 +285,8 @@ describe('NOTES.txt', () => {
     expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-grafana 3000:http');
     expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-prometheus 9090:http');
     expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-collector 4317:otlp-grpc 4318:otlp-http');
+    // One paragraph per component.
+    for (const heading of ['Jaeger (', 'Grafana (', 'Prometheus (', 'OTLP from']) expect(text).toContain(`\n\n${heading}`);
     expect(text).toContain("kubectl -n tb get secret tracebridge-grafana -o jsonpath='{.data.admin-password}' | base64 -d");
     expect(text).toContain('helm test tracebridge -n tb');
   });
