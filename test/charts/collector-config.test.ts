@@ -51,6 +51,13 @@ describe('the collector configuration of every example', () => {
     fragments.forEach(([key, text], i) => expect(text, key).toBe(readFileSync(join(configDir, expected[i]!), 'utf8')));
   });
 
+  it.each(EXAMPLES)('examples/%s: every ${env:...} without a default in those files is one the Deployment sets', async (example) => {
+    const { fragments, env, secretRefs } = collectorOf((await renderExample(example)).objects);
+    const required = new Set(fragments.flatMap(([, text]) => [...text.matchAll(/\$\{env:(\w+)\}/g)].map((m) => m[1]!)));
+    expect(required.size).toBeGreaterThan(5);
+    expect([...required].filter((name) => env[name] === undefined && secretRefs[name] === undefined)).toEqual([]);
+  });
+
   it.each(EXAMPLES)("examples/%s: passes the real collector's validate with the Deployment's env", async (example) => {
     const chart = collectorOf((await renderExample(example)).objects);
     const { env, secretRefs } = chart;
