@@ -14,6 +14,10 @@ CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tracebridge
 NODE_VERSION := 24.21.0
 # Where make up keeps its pid file (make down reads it).
 STACK_DIR ?= $(CACHE_DIR)/stack
+# The API and Jaeger's query API as make demo reaches them: make up's loopback ports (README),
+# also the local ends of make demo-k8s' port-forwards.
+API_URL ?= http://127.0.0.1:8000
+JAEGER_URL ?= http://127.0.0.1:16686
 NODE_MIN := 22.15.0
 
 SYSTEM_NODE_VERSION := $(shell node -p process.versions.node 2>/dev/null)
@@ -61,6 +65,11 @@ up: $(DEPS) ## Run the whole stack on loopback: Postgres, Jaeger, collector, tra
 	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
 	STACK_DIR="$(STACK_DIR)" node api/src/dev/stack.ts
 
+.PHONY: collector-config
+collector-config: $(DEPS) ## Print the collector configuration the fragments of DESTINATIONS (default jaeger) merge into
+	"$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" print-config --feature-gates=otelcol.printInitialConfig --validate=false \
+	  $$(node --input-type=module -e "import { collectorArgs, parseDestinations } from './collector/fragments.ts'; console.log(collectorArgs(parseDestinations(process.env.DESTINATIONS || 'jaeger')).join(' '))")
+
 .PHONY: down
 down: ## Stop the stack started by make up
 	@pidfile="$(STACK_DIR)/stack.pid"; \
@@ -71,7 +80,7 @@ down: ## Stop the stack started by make up
 
 .PHONY: demo
 demo: ## Drive the seed's requests through the running stack, then show the trace in Jaeger
-	@set -e; api=http://127.0.0.1:8000; \
+	@set -e; api=$(API_URL); \
 	curl -fsS $$api/ && echo; \
 	curl -fsS -X POST $$api/users -H 'Content-Type: application/json' -d "{\"name\":\"Dana\",\"email\":\"dana-$$RANDOM@example.com\",\"age\":30}" && echo; \
 	curl -fsS "$$api/users?limit=10&offset=0" >/dev/null; \
@@ -81,7 +90,7 @@ demo: ## Drive the seed's requests through the running stack, then show the trac
 	curl -fsS "$$api/posts?eager=true" >/dev/null; \
 	curl -fsS $$api/posts/1 >/dev/null; \
 	echo "waiting for the trace of GET /users/:id in Jaeger (the batch processor sends every 5 s)..."; \
-	q="http://127.0.0.1:16686/api/traces?service=tracebridge-api&operation=GET%20%2Fusers%2F%3Aid&limit=1"; \
+	q="$(JAEGER_URL)/api/traces?service=tracebridge-api&operation=GET%20%2Fusers%2F%3Aid&limit=1"; \
 	for i in $$(seq 1 30); do curl -fsS "$$q" | grep -q '"spans"' && break; sleep 1; done; \
 	curl -fsS "$$q" \
 	  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s).data[0];if(!t){console.error("no trace yet");process.exit(1)}const kids=p=>t.spans.filter(x=>(x.references[0]||{}).spanID===p).sort((a,b)=>a.startTime-b.startTime);const walk=(x,d)=>{console.log("  ".repeat(d+1)+x.operationName);kids(x.spanID).forEach(c=>walk(c,d+1))};walk(t.spans.find(x=>!x.references.length),0)})'
@@ -167,15 +176,22 @@ RELEASE ?= tracebridge
 NAMESPACE ?= tracebridge
 APP_VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null)
 IMAGE ?= tracebridge/api:$(APP_VERSION)
-# The chart's resource prefix for RELEASE (the chart's fullname rule).
-FULLNAME := $(if $(findstring tracebridge,$(RELEASE)),$(RELEASE),$(RELEASE)-tracebridge)
+# The release's objects are found by the chart's labels, never by a name rebuilt here: the
+# chart alone names them (fullnameOverride included). OBJECT,KIND,COMPONENT expands to a shell
+# command printing "kind/name", failing with a clear message when the release has none.
+OBJECT = kubectl -n $(NAMESPACE) get $(1) -o name \
+  -l app.kubernetes.io/instance=$(RELEASE),app.kubernetes.io/component=$(2) | grep . \
+  || { echo "tracebridge: no $(1) of $(2) in release $(RELEASE), namespace $(NAMESPACE)" >&2; exit 1; }
 # need TOOL HINT: fail with what to install when TOOL is missing.
 need = command -v $(1) >/dev/null 2>&1 || { echo "tracebridge: '$(1)' is not installed; $(2)" >&2; exit 1; }
 NEED_DOCKER = $(call need,docker,install Docker: https://docs.docker.com/get-docker/)
 NEED_KIND = $(call need,kind,install kind: https://kind.sigs.k8s.io/docs/user/quick-start/\#installation)
 NEED_KUBECTL = $(call need,kubectl,install kubectl: https://kubernetes.io/docs/tasks/tools/)
 NEED_HELM = $(call need,helm,install helm 3.8+: https://helm.sh/docs/intro/install/)
-PORT_FORWARD = $(NEED_KUBECTL); echo "forwarding http://localhost:$(2) (Ctrl-C stops)"; kubectl -n $(NAMESPACE) port-forward svc/$(FULLNAME)-$(1) $(2):$(3)
+# PORT_FORWARD,COMPONENT,PORT-NAME: localhost gets the port the component's Service gives PORT-NAME.
+PORT_FORWARD = $(NEED_KUBECTL); svc=$$($(call OBJECT,service,$(1))); \
+  port=$$(kubectl -n $(NAMESPACE) get "$$svc" -o jsonpath='{.spec.ports[?(@.name=="$(2)")].port}'); \
+  echo "forwarding http://localhost:$$port (Ctrl-C stops)"; kubectl -n $(NAMESPACE) port-forward "$$svc" "$$port:$(2)"
 
 .PHONY: kind-up
 kind-up: ## Create the kind cluster KIND_CLUSTER (default tracebridge) from charts/kind/cluster.yaml
@@ -209,28 +225,29 @@ deploy: ## helm upgrade --install the chart with VALUES (default: the kind examp
 undeploy: ## helm uninstall the release (the PostgreSQL volume and password Secret are kept)
 	@$(NEED_HELM)
 	helm uninstall $(RELEASE) --namespace $(NAMESPACE)
-	@echo "kept: PVC data-$(FULLNAME)-postgresql-0 and Secret $(FULLNAME)-postgresql (delete them to start from an empty database)"
+	@$(NEED_KUBECTL); kept=$$(kubectl -n $(NAMESPACE) get pvc,secret -o name -l app.kubernetes.io/instance=$(RELEASE),app.kubernetes.io/component=postgresql); \
+	  [ -z "$$kept" ] || echo "kept:" $$kept "(delete them to start from an empty database)"
 
 .PHONY: port-forward-jaeger
 port-forward-jaeger: ## Jaeger UI on http://localhost:16686
-	@$(call PORT_FORWARD,jaeger,16686,16686)
+	@$(call PORT_FORWARD,jaeger,query-http)
 
 .PHONY: port-forward-grafana
 port-forward-grafana: ## Grafana on http://localhost:3000 (user admin; password: make grafana-password)
-	@$(call PORT_FORWARD,grafana,3000,3000)
+	@$(call PORT_FORWARD,grafana,http)
 
 .PHONY: port-forward-api
 port-forward-api: ## The API on http://localhost:8000 (docs at /docs)
-	@$(call PORT_FORWARD,api,8000,8000)
+	@$(call PORT_FORWARD,api,http)
 
 .PHONY: port-forward-prometheus
 port-forward-prometheus: ## Prometheus on http://localhost:9090
-	@$(call PORT_FORWARD,prometheus,9090,9090)
+	@$(call PORT_FORWARD,prometheus,http)
 
 .PHONY: grafana-password
 grafana-password: ## Print Grafana's generated admin password
 	@$(NEED_KUBECTL)
-	@kubectl -n $(NAMESPACE) get secret $(FULLNAME)-grafana -o jsonpath='{.data.admin-password}' | base64 -d; echo
+	@secret=$$($(call OBJECT,secret,grafana)); kubectl -n $(NAMESPACE) get "$$secret" -o jsonpath='{.data.admin-password}' | base64 -d; echo
 
 .PHONY: status
 status: ## Pods, services and the release's status
@@ -248,10 +265,11 @@ logs: ## Recent logs of every pod of the release (COMPONENT=api|collector|jaeger
 demo-k8s: ## Drive the demo requests through port-forwarded API and Jaeger, then print the trace
 	@$(NEED_KUBECTL)
 	@set -e; \
-	kubectl -n $(NAMESPACE) port-forward svc/$(FULLNAME)-api 8000:8000 >/dev/null & api=$$!; \
-	kubectl -n $(NAMESPACE) port-forward svc/$(FULLNAME)-jaeger 16686:16686 >/dev/null & jaeger=$$!; \
+	api_svc=$$($(call OBJECT,service,api)); jaeger_svc=$$($(call OBJECT,service,jaeger)); \
+	kubectl -n $(NAMESPACE) port-forward "$$api_svc" $(lastword $(subst :, ,$(API_URL))):http >/dev/null & api=$$!; \
+	kubectl -n $(NAMESPACE) port-forward "$$jaeger_svc" $(lastword $(subst :, ,$(JAEGER_URL))):query-http >/dev/null & jaeger=$$!; \
 	trap 'kill $$api $$jaeger 2>/dev/null' EXIT; \
-	for i in $$(seq 1 30); do curl -fsS -o /dev/null http://127.0.0.1:8000/readyz && curl -fsS -o /dev/null http://127.0.0.1:16686/api/services && break; sleep 1; done; \
+	for i in $$(seq 1 30); do curl -fsS -o /dev/null $(API_URL)/readyz && curl -fsS -o /dev/null $(JAEGER_URL)/api/services && break; sleep 1; done; \
 	make --no-print-directory demo
 
 

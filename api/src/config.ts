@@ -48,29 +48,96 @@ const telemetryEnv = {
 };
 const telemetrySchema = z.object(telemetryEnv);
 
+const apiEnv = {
+  ...telemetryEnv,
+  PORT: port.default(8000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: databaseUrl,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_MIN: count.default(0),
+  DB_POOL_MAX: count.min(1).default(10),
+  DB_POOL_ACQUIRE_TIMEOUT_MS: positiveMs.default(3000),
+  DB_POOL_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
+  DB_CONNECT_TIMEOUT_MS: positiveMs.default(2000),
+  DB_STATEMENT_TIMEOUT_MS: positiveMs.default(10_000),
+  DB_SSL: bool.default(false),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(100 * 1024 * 1024).default(1024 * 1024),
+  READINESS_TIMEOUT_MS: positiveMs.default(1000),
+  SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
+  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
+};
 const envSchema = z
-  .object({
-    ...telemetryEnv,
-    PORT: port.default(8000),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    DB_POOL_MIN: count.default(0),
-    DB_POOL_MAX: count.min(1).default(10),
-    DB_POOL_ACQUIRE_TIMEOUT_MS: positiveMs.default(3000),
-    DB_POOL_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
-    DB_CONNECT_TIMEOUT_MS: positiveMs.default(2000),
-    DB_STATEMENT_TIMEOUT_MS: positiveMs.default(10_000),
-    DB_SSL: bool.default(false),
-    BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(100 * 1024 * 1024).default(1024 * 1024),
-    READINESS_TIMEOUT_MS: positiveMs.default(1000),
-    SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
-    RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
-  })
+  .object(apiEnv)
   .refine((env) => env.DB_POOL_MIN <= env.DB_POOL_MAX, {
     path: ['DB_POOL_MIN'],
     message: 'must not exceed DB_POOL_MAX',
   });
+
+/**
+ * Variables the API reads through its libraries rather than here: the OpenTelemetry SDK's
+ * (README "Export, sampling and batching"), node-postgres' password, and Node's own flags.
+ */
+const LIBRARY_ENV = [
+  ...['', 'TRACES_'].flatMap((signal) =>
+    ['ENDPOINT', 'HEADERS', 'INSECURE', 'CERTIFICATE', 'CLIENT_KEY', 'CLIENT_CERTIFICATE', 'COMPRESSION', 'TIMEOUT'].map(
+      (setting) => `OTEL_EXPORTER_OTLP_${signal}${setting}`,
+    ),
+  ),
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+  'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  'OTEL_BSP_EXPORT_TIMEOUT',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_PROPAGATORS',
+  // Set by the preload itself (the SDK's metrics instrumentation of its own exporters).
+  'OTEL_NODE_EXPERIMENTAL_SDK_METRICS',
+  'PGPASSWORD',
+  'NODE_OPTIONS',
+] as const;
+
+/** Every variable the API reads. */
+export const KNOWN_ENV: ReadonlySet<string> = new Set([...Object.keys(apiEnv), ...LIBRARY_ENV]);
+
+/**
+ * The API's namespaces of names: a variable starting with one of these that the API does not
+ * read is a mistake (a misspelt name would otherwise be ignored silently). Other variables
+ * (PATH, HOME, ...) are not the API's to judge.
+ */
+export const OWN_PREFIXES = ['OTEL_', 'TRACEBRIDGE_', 'DB_', 'DATABASE_', 'METRICS_', 'SERVICE_', 'SHUTDOWN_', 'READINESS_'] as const;
+
+/** What Kubernetes injects for every Service in the namespace (<NAME>_SERVICE_HOST, <NAME>_PORT_8000_TCP_ADDR, ...). */
+const SERVICE_LINK = /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(ADDR|PORT|PROTO))?)?)$/;
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  // One row of the Wagner-Fischer table at a time.
+  let previous = Uint16Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = new Uint16Array(b.length + 1);
+    current[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous.at(j - 1) ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous.at(j) ?? 0) + 1, (current.at(j - 1) ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous.at(b.length) ?? 0;
+}
+
+/** The known variable closest to a name. */
+export function closestKnown(name: string): string {
+  let best = '';
+  for (const known of KNOWN_ENV) if (best === '' || distance(name, known) < distance(name, best)) best = known;
+  return best;
+}
+
+/** Variables in the API's namespaces that it does not read. */
+export function unknownVariables(names: Iterable<string>): string[] {
+  return [...names].filter((name) => OWN_PREFIXES.some((p) => name.startsWith(p)) && !KNOWN_ENV.has(name) && !SERVICE_LINK.test(name)).sort();
+}
 
 export interface TelemetryConfig {
   /** OTEL_SDK_DISABLED: no spans, no metrics (the SDK's own switch). */
@@ -117,14 +184,15 @@ function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.out
   // Empty strings mean "unset" (a Helm value rendered as "" should fall back to the default).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+  const unknown = unknownVariables(Object.keys(env)).map((name) => `  ${name}: not a variable the API reads; did you mean ${closestKnown(name)}?`);
+  if (!parsed.success || unknown.length > 0) {
+    const lines = (parsed.error?.issues ?? []).map((issue) => {
       // The variable, also when the issue is about a part of its parsed value (an item of a list).
       const name = issue.path[0]?.toString() ?? '(environment)';
       const message = present[name] === undefined ? 'is required' : `${issue.message} (got "${present[name]}")`;
       return `  ${name}: ${message}`;
     });
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid configuration:\n${[...unknown, ...lines].join('\n')}`);
   }
   return parsed.data;
 }

@@ -130,6 +130,15 @@ describe('startup', () => {
     expect(api.stderr()).toMatch(/DB_POOL_MAX: /);
   });
 
+  it("a misspelt variable in the API's namespace stops it, naming the variable and the one meant", async () => {
+    // Through the preload, as the image starts: the telemetry half of the configuration is read first.
+    const api = runNode('api/src/server.ts', [], { DATABASE_URL: database.url, DB_POOL_MAXX: '20', OTEL_EXPORTER_OTLP_ENDPIONT: 'http://x:4317' }, ['--import', './api/src/telemetry/preload.ts']);
+    expect(await api.exited).toBe(1);
+    expect(api.stderr()).toContain('tracebridge-api: invalid configuration:');
+    expect(api.stderr()).toContain('DB_POOL_MAXX: not a variable the API reads; did you mean DB_POOL_MAX?');
+    expect(api.stderr()).toContain('OTEL_EXPORTER_OTLP_ENDPIONT: not a variable the API reads; did you mean OTEL_EXPORTER_OTLP_ENDPOINT?');
+  });
+
   it('fails with a clear message when the port is taken, and never prints the database password', async () => {
     const { api: first, base } = await startApi();
     const port = new URL(base).port;

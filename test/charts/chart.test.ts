@@ -237,10 +237,26 @@ describe('optional objects', () => {
       ingress: [
         {
           from: [{ podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/instance', operator: 'In', values: ['tracebridge'] }, { key: 'app.kubernetes.io/component', operator: 'In', values: ['api'] }] } }],
-          ports: [{ port: 5432, protocol: 'TCP' }],
+          ports: [{ port: 'postgresql', protocol: 'TCP' }],
         },
       ],
     });
+  });
+
+  it("every NetworkPolicy port is the name of a port of the pods it selects (a name no container has matches nothing)", () => {
+    const objects = objectsOf('all-destinations');
+    type Template = { metadata: { labels: Record<string, string> }; spec: { containers: { ports?: { name: string; containerPort: number }[] }[] } };
+    const workloads = objects.flatMap((o) => {
+      const template = (o.spec as { template?: Template } | undefined)?.template;
+      return template ? [template] : [];
+    });
+    for (const policy of objects.filter((o) => o.kind === 'NetworkPolicy')) {
+      const spec = policy.spec as { podSelector: { matchLabels: Record<string, string> }; ingress: { ports: { port: string | number }[] }[] };
+      const selected = workloads.filter((t) => Object.entries(spec.podSelector.matchLabels).every(([k, v]) => t.metadata.labels[k] === v));
+      expect(selected.length, policy.metadata.name).toBeGreaterThan(0);
+      const names = selected.flatMap((t) => t.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => p.name)));
+      for (const port of spec.ingress.flatMap((rule) => rule.ports.map((p) => p.port))) expect(names, `${policy.metadata.name} port ${String(port)}`).toContain(port);
+    }
   });
 
   it('an external database: no PostgreSQL objects, the password from the given Secret', () => {
@@ -262,10 +278,15 @@ describe('NOTES.txt', () => {
 
   it('prints the exact port-forward commands of what is enabled', async () => {
     const text = await notes();
-    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-api 8000:8000');
-    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-jaeger 16686:16686');
-    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-grafana 3000:3000');
-    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-prometheus 9090:9090');
+    expect(text).toContain('Telemetry goes to: jaeger.');
+    // localhost gets the Service's port; the pod's port is the one the Service names.
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-api 8000:http');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-jaeger 16686:query-http');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-grafana 3000:http');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-prometheus 9090:http');
+    expect(text).toContain('kubectl -n tb port-forward svc/tracebridge-collector 4317:otlp-grpc 4318:otlp-http');
+    // One paragraph per component.
+    for (const heading of ['Jaeger (', 'Grafana (', 'Prometheus (', 'OTLP from']) expect(text).toContain(`\n\n${heading}`);
     expect(text).toContain("kubectl -n tb get secret tracebridge-grafana -o jsonpath='{.data.admin-password}' | base64 -d");
     expect(text).toContain('helm test tracebridge -n tb');
   });

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { assembleCollectorConfig, type Destination, type Yaml } from '../../collector/assemble.ts';
+import { configArgs, configDir, fragmentsFor, type Destination } from '../../collector/fragments.ts';
 import { jaegerTraces, startCollector, startJaeger, toolBinary, type Collector, type Jaeger } from '../support/backends.ts';
-import { chartDir, collectorOf, EXAMPLES, exampleValues, renderExample } from '../support/chart.ts';
+import { chartDir, collectorOf, EXAMPLES, exampleValues, renderExample, writeCollectorFiles } from '../support/chart.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startDatadogIntake, type DatadogIntake } from '../support/datadog-intake.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -18,9 +18,10 @@ import { startGrafanaCloudGateway, type GrafanaCloudGateway } from '../support/s
 
 /**
  * The collector configuration the chart ships is the one we test: the ConfigMap each example
- * renders passes the real collector's `validate`, equals what collector/assemble.ts builds from
- * the same fragments, and — for the example with every destination — runs end to end with
- * only the endpoints pointed at loopback.
+ * renders holds the files of collector/config/ its destinations select, unchanged, in the
+ * Deployment's --config order; the collector's merge of them passes its `validate`; and — for
+ * the example with every destination — runs end to end with only the endpoints pointed at
+ * loopback.
  */
 
 const run = promisify(execFile);
@@ -43,17 +44,26 @@ function enabledDestinations(example: string): Destination[] {
 }
 
 describe('the collector configuration of every example', () => {
-  it.each(EXAMPLES)("examples/%s: equals collector/assemble.ts's assembly of the same fragments", async (example) => {
-    const { config } = collectorOf((await renderExample(example)).objects);
-    expect(config).toEqual(assembleCollectorConfig(enabledDestinations(example), { scrape: 'kubernetes' }));
+  it.each(EXAMPLES)('examples/%s: the files of collector/config/ its destinations select, unchanged, one --config each', async (example) => {
+    const { fragments } = collectorOf((await renderExample(example)).objects);
+    const expected = fragmentsFor(enabledDestinations(example), 'kubernetes');
+    expect(fragments.map(([key]) => key)).toEqual(expected.map((file) => file.replace('/', '-')));
+    fragments.forEach(([key, text], i) => expect(text, key).toBe(readFileSync(join(configDir, expected[i]!), 'utf8')));
+  });
+
+  it.each(EXAMPLES)('examples/%s: every ${env:...} without a default in those files is one the Deployment sets', async (example) => {
+    const { fragments, env, secretRefs } = collectorOf((await renderExample(example)).objects);
+    const required = new Set(fragments.flatMap(([, text]) => [...text.matchAll(/\$\{env:(\w+)\}/g)].map((m) => m[1]!)));
+    expect(required.size).toBeGreaterThan(5);
+    expect([...required].filter((name) => env[name] === undefined && secretRefs[name] === undefined)).toEqual([]);
   });
 
   it.each(EXAMPLES)("examples/%s: passes the real collector's validate with the Deployment's env", async (example) => {
-    const { config, env, secretRefs } = collectorOf((await renderExample(example)).objects);
-    const dir = await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-'));
-    await writeFile(join(dir, 'config.yaml'), JSON.stringify(config));
+    const chart = collectorOf((await renderExample(example)).objects);
+    const { env, secretRefs } = chart;
+    const files = writeCollectorFiles(chart, await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-')));
     const credentials = Object.fromEntries(Object.keys(secretRefs).map((name) => [name, 'test-credential']));
-    const result = await run(toolBinary('OTELCOL_BIN'), ['validate', '--config', join(dir, 'config.yaml')], {
+    const result = await run(toolBinary('OTELCOL_BIN'), ['validate', ...configArgs(files)], {
       env: { PATH: process.env.PATH, ...env, ...credentials },
     }).then(
       () => 'valid',
@@ -63,10 +73,9 @@ describe('the collector configuration of every example', () => {
   });
 
   it('validate is not a rubber stamp: a credential reference the Deployment does not set fails it', async () => {
-    const { config, env } = collectorOf((await renderExample('datadog')).objects);
-    const dir = await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-'));
-    await writeFile(join(dir, 'config.yaml'), JSON.stringify(config));
-    const failure = await run(toolBinary('OTELCOL_BIN'), ['validate', '--config', join(dir, 'config.yaml')], { env: { PATH: process.env.PATH, ...env } }).then(
+    const chart = collectorOf((await renderExample('datadog')).objects);
+    const files = writeCollectorFiles(chart, await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-')));
+    const failure = await run(toolBinary('OTELCOL_BIN'), ['validate', ...configArgs(files)], { env: { PATH: process.env.PATH, ...chart.env } }).then(
       () => '',
       (error: unknown) => stderrOf(error),
     );
@@ -115,20 +124,17 @@ describe('examples/all-destinations: the chart-rendered configuration, end to en
       JAEGER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint,
       GRAFANA_CLOUD_OTLP_ENDPOINT: gateway.otlpHttp,
       OTLP_DESTINATION_ENDPOINT: `127.0.0.1:${otlpSink.port}`,
+      API_METRICS_TARGET: `127.0.0.1:${apiMetricsPort}`,
       API_SCRAPE_INTERVAL: '1s',
     };
     // startCollector binds the receivers, health and metrics to free loopback ports itself.
     const rest = Object.fromEntries(Object.entries(chart.env).filter(([name]) => !/^(OTLP_(GRPC|HTTP)_ENDPOINT|COLLECTOR_(HEALTH_ENDPOINT|METRICS_HOST|METRICS_PORT))$/.test(name)));
-    collector = await startCollector(chart.config, { ...rest, ...credentials, ...loopback }, (config) => {
-      // Two endpoints are not env references: the API pods, found through the Kubernetes API
-      // in a cluster (here: the one API process), and the Datadog site's intake hosts.
-      const scrape = (config.receivers as Record<string, { config: { scrape_configs: Record<string, Yaml>[] } }>)['prometheus/api']!.config.scrape_configs[0]!;
-      expect(scrape.kubernetes_sd_configs).toBeDefined();
-      delete scrape.kubernetes_sd_configs;
-      delete scrape.relabel_configs;
-      scrape.static_configs = [{ targets: [`127.0.0.1:${apiMetricsPort}`] }];
-      intake.rewrite(config);
-    });
+    const files = writeCollectorFiles(chart, await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-')));
+    expect(files.map((f) => f.split('/').at(-1))).toContain('scrape-kubernetes.yaml');
+    // Two endpoints are not env references: the API pods, found through the Kubernetes API in
+    // a cluster (here: the one API process, scraped at one address by scrape/static.yaml,
+    // whose list of scrape jobs replaces the chart's), and the Datadog site's intake hosts.
+    collector = await startCollector({ files: [...files, join(configDir, 'scrape/static.yaml')] }, { ...rest, ...credentials, ...loopback }, [intake.override]);
     ({ api, base } = await startTracedApi({
       databaseUrl: database.url,
       otlpEndpoint: collector.otlpGrpcEndpoint,

@@ -161,7 +161,6 @@ describe('the quick start, for real: make up, make demo, the curl examples, make
       DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
       PORT: port,
       METRICS_PORT: String(await freePort()),
-      OTEL_TRACES_EXPORTER: 'none',
     });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/healthz`, api);

@@ -58,7 +58,7 @@ export async function destinationDown(options: DrillOptions & { ratePerS?: numbe
         // Traces are what this drill counts; the metrics pipeline scrapes nothing.
         API_METRICS_TARGET: `127.0.0.1:${await closedPort()}`,
       },
-      (config) => intake.rewrite(config),
+      [intake.override],
     );
     defer(() => collector.stop());
     const { api, base } = await startTracedApi({ databaseUrl: database.url, otlpEndpoint: collector.otlpGrpcEndpoint, service: SERVICE });

@@ -167,7 +167,7 @@ export async function secretScan(options: DrillOptions): Promise<DrillResult> {
         API_METRICS_TARGET: `127.0.0.1:${apiMetricsPort}`,
         API_SCRAPE_INTERVAL: '1s',
       },
-      (config) => intake.rewrite(config),
+      [intake.override],
     );
     defer(() => collector.stop());
     const { api, base, metrics } = await startTracedApi({

@@ -27,7 +27,7 @@ beforeAll(async () => {
   collector = await startCollector(
     ['datadog'],
     { DD_API_KEY: API_KEY, DD_SITE: 'datadoghq.eu', API_METRICS_TARGET: `127.0.0.1:${apiMetricsPort}`, API_SCRAPE_INTERVAL: '1s' },
-    (config) => intake.rewrite(config),
+    [intake.override],
   );
   ({ api, base } = await startTracedApi({
     databaseUrl: database.url,

@@ -53,7 +53,6 @@ describe('the image contents run the chart’s commands', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       METRICS_PORT: String(await freePort()),
-      OTEL_TRACES_EXPORTER: 'none',
       NODE_ENV: 'production',
     };
     // Resolves only on exit 0.

@@ -75,25 +75,46 @@ describe('kind targets (make -n)', () => {
     expect(await dryRun('deploy', { VALUES: 'charts/tracebridge/examples/datadog/values.yaml' })).toContain('--values charts/tracebridge/examples/datadog/values.yaml');
   });
 
-  it('port-forwards go to the Services the chart creates, on the documented ports', async () => {
+  /** The objects a command line finds by label: [kind, instance, component]. */
+  const lookups = (commands: string) =>
+    [...commands.matchAll(/kubectl -n tracebridge get (\w+) -o name \\?\s*-l app\.kubernetes\.io\/instance=(\S+),app\.kubernetes\.io\/component=(\w+)/g)].map((m) => [m[1]!, m[2]!, m[3]!]);
+  const labelled = (objects: K8sObject[], kind: string, instance: string, component: string) =>
+    objects.filter(
+      (o) => o.kind.toLowerCase() === kind && o.metadata.labels?.['app.kubernetes.io/instance'] === instance && o.metadata.labels['app.kubernetes.io/component'] === component,
+    );
+
+  it('port-forwards find the Services the chart creates by its labels, and forward a port they name', async () => {
     const { objects } = await renderExample('kind');
-    const cases: [string, string, number][] = [
-      ['port-forward-jaeger', 'tracebridge-jaeger', 16686],
-      ['port-forward-grafana', 'tracebridge-grafana', 3000],
-      ['port-forward-api', 'tracebridge-api', 8000],
-      ['port-forward-prometheus', 'tracebridge-prometheus', 9090],
+    const cases: [string, string, string, number][] = [
+      ['port-forward-jaeger', 'jaeger', 'query-http', 16686],
+      ['port-forward-grafana', 'grafana', 'http', 3000],
+      ['port-forward-api', 'api', 'http', 8000],
+      ['port-forward-prometheus', 'prometheus', 'http', 9090],
     ];
-    for (const [target, service, port] of cases) {
-      expect(await dryRun(target)).toContain(`kubectl -n tracebridge port-forward svc/${service} ${port}:${port}`);
-      const ports = (find(objects, 'Service', service).spec as { ports: { port: number }[] }).ports.map((p) => p.port);
-      expect(ports, service).toContain(port);
+    for (const [target, component, portName, documented] of cases) {
+      const commands = await dryRun(target);
+      expect(lookups(commands)).toEqual([['service', 'tracebridge', component]]);
+      expect(commands).toContain(`"$port:${portName}"`);
+      const [service, ...others] = labelled(objects, 'service', 'tracebridge', component);
+      expect(others, target).toEqual([]);
+      // The port the target forwards is the Service's port of that name: the one the help text documents.
+      expect((service!.spec as { ports: { name: string; port: number }[] }).ports.find((p) => p.name === portName)?.port, target).toBe(documented);
+      expect(await run('make', ['--no-print-directory', 'help'], { cwd: repoRoot }).then((r) => r.stdout)).toMatch(new RegExp(`make ${target} .*localhost:${documented}`));
     }
   });
 
-  it('a release name without "tracebridge" gets the chart’s prefixed names', async () => {
-    expect(await dryRun('port-forward-api', { RELEASE: 'demo' })).toContain('svc/demo-tracebridge-api 8000:8000');
-    const { stdout } = await run(toolBinary('HELM_BIN'), ['template', 'demo', join(repoRoot, 'charts/tracebridge')]);
-    expect(stdout).toContain('name: demo-tracebridge-api');
+  it('any release name, any fullnameOverride: the objects are found by label, never by a rebuilt name', async () => {
+    expect(lookups(await dryRun('port-forward-api', { RELEASE: 'demo' }))).toEqual([['service', 'demo', 'api']]);
+    for (const set of [{}, { fullnameOverride: 'shop' }]) {
+      const { stdout } = await run(toolBinary('HELM_BIN'), ['template', 'demo', join(repoRoot, 'charts/tracebridge'), ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
+      const objects = stdout.split(/^---$/m).map((d) => parse(d) as K8sObject | null).filter((o): o is K8sObject => o !== null);
+      expect(labelled(objects, 'service', 'demo', 'api'), JSON.stringify(set)).toHaveLength(1);
+      expect(labelled(objects, 'secret', 'demo', 'grafana'), JSON.stringify(set)).toHaveLength(1);
+      expect(labelled(objects, 'secret', 'demo', 'postgresql'), JSON.stringify(set)).toHaveLength(1);
+    }
+    expect(lookups(await dryRun('grafana-password'))).toEqual([['secret', 'tracebridge', 'grafana']]);
+    expect(await dryRun('undeploy')).toContain('get pvc,secret -o name -l app.kubernetes.io/instance=tracebridge,app.kubernetes.io/component=postgresql');
+    expect(lookups(await dryRun('demo-k8s'))).toEqual([['service', 'tracebridge', 'api'], ['service', 'tracebridge', 'jaeger']]);
   });
 
   it('a missing prerequisite is named, with where to get it', async () => {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleCollectorConfig, toYaml, type Destination, type Yaml } from '../../collector/assemble.ts';
+import { collectorArgs, configArgs, type Destination, type Yaml } from '../../collector/fragments.ts';
 import { freePort } from './ports.ts';
 import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from './process.ts';
 import { toolBinary } from './tools.ts';
@@ -43,24 +43,29 @@ export interface Collector {
 }
 
 /**
- * The real collector (otelcol-tracebridge) with the shipped pipeline for these destinations,
- * assembled by collector/assemble.ts; env carries the destinations' endpoints and credentials.
+ * The real collector (otelcol-tracebridge) with the shipped pipeline for these destinations
+ * (their files under collector/config/, one --config each); env carries the destinations'
+ * endpoints and credentials.
  */
 export async function startCollector(
-  /** Destinations to assemble, or a configuration assembled elsewhere (the chart's ConfigMap). */
-  source: Destination[] | Record<string, Yaml>,
+  /** Destinations, or configuration files written elsewhere (the chart's ConfigMap). */
+  source: Destination[] | { files: string[] },
   env: Record<string, string>,
-  /** Rewrites a SaaS endpoint the fragment leaves to the exporter's defaults (tests only). */
-  rewrite: (config: Record<string, Yaml>) => void = () => undefined,
+  /** Fragments the collector merges last, e.g. a SaaS endpoint pointed at a stand-in (tests only). */
+  overrides: Record<string, Yaml>[] = [],
 ): Promise<Collector> {
   const dir = await mkdtemp(join(tmpdir(), 'tracebridge-otelcol-'));
-  const configPath = join(dir, 'config.yaml');
-  const config = Array.isArray(source) ? assembleCollectorConfig(source) : structuredClone(source);
-  rewrite(config);
-  writeFileSync(configPath, toYaml(config));
-  const [grpc, http, health, metrics] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+  const overrideFiles = overrides.map((override, i) => {
+    const path = join(dir, `override-${i}.yaml`);
+    writeFileSync(path, JSON.stringify(override));
+    return path;
+  });
+  const args = [...('files' in source ? configArgs(source.files) : collectorArgs(source)), ...configArgs(overrideFiles)];
+  const [grpc, http, health, metrics, noApi] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   const launch = async () => {
-    const launched = runProcess(toolBinary('OTELCOL_BIN'), ['--config', configPath], {
+    const launched = runProcess(toolBinary('OTELCOL_BIN'), args, {
+      // Where scrape/static.yaml finds the API's /metrics, unless env says: nothing listens here.
+      API_METRICS_TARGET: `127.0.0.1:${noApi}`,
       OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
       OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
       COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${health}`,

@@ -3,8 +3,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { parse, parseAllDocuments, stringify } from 'yaml';
-import type { Yaml } from '../../collector/assemble.ts';
+import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from '../../api/src/dev/processes.ts';
 import { toolBinary } from './tools.ts';
 
@@ -118,9 +117,10 @@ export function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }
 /** A ConfigMap's or Secret's data. */
 export const dataOf = (object: K8sObject): Record<string, string> => (object.data ?? {}) as Record<string, string>;
 
-/** The collector a render ships: its pipeline config, and its Deployment's env. */
+/** The collector a render ships: its configuration files, and its Deployment's env. */
 export interface ChartCollector {
-  config: Record<string, Yaml>;
+  /** The ConfigMap's files in the order the Deployment's args pass them: [key, text]. */
+  fragments: [string, string][];
   /** Plain env values by name. */
   env: Record<string, string>;
   /** Env taken from Secrets, as "<secret>/<key>" by name. */
@@ -129,7 +129,7 @@ export interface ChartCollector {
 
 export function collectorOf(objects: K8sObject[]): ChartCollector {
   const configMap = dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'));
-  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]!;
+  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]! as Container & { args?: string[] };
   const env: Record<string, string> = {};
   const secretRefs: Record<string, string> = {};
   for (const e of container.env ?? []) {
@@ -137,7 +137,22 @@ export function collectorOf(objects: K8sObject[]): ChartCollector {
     if (ref) secretRefs[e.name] = `${ref.name}/${ref.key}`;
     else if (e.value !== undefined) env[e.name] = e.value;
   }
-  return { config: parse(configMap['config.yaml']!) as Record<string, Yaml>, env, secretRefs };
+  const fragments = (container.args ?? []).map((arg): [string, string] => {
+    const key = /^--config=\/conf\/(.+)$/.exec(arg)?.[1];
+    const text = key === undefined ? undefined : configMap[key];
+    if (key === undefined || text === undefined) throw new Error(`collector arg ${arg} names no file of the ConfigMap`);
+    return [key, text];
+  });
+  return { fragments, env, secretRefs };
+}
+
+/** Writes the chart's collector files into dir; returns their paths in --config order. */
+export function writeCollectorFiles(chart: ChartCollector, dir: string): string[] {
+  return chart.fragments.map(([key, text]) => {
+    const path = join(dir, key);
+    writeFileSync(path, text);
+    return path;
+  });
 }
 
 // ---- golden files ----------------------------------------------------------------------------

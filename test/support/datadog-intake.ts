@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import type { Yaml } from '../../collector/assemble.ts';
+import type { Yaml } from '../../collector/fragments.ts';
 import { freePort } from './ports.ts';
 
 /**
  * The Datadog intake as a loopback HTTP server recording what the real datadog exporter sends
- * (bodies decompressed), and the rewrite that points the shipped pipeline's exporter at it.
+ * (bodies decompressed), and the fragment that points the shipped pipeline's exporter at it.
  */
 
 export interface IntakeRequest {
@@ -18,8 +18,8 @@ export interface IntakeRequest {
 export interface DatadogIntake {
   url: string;
   received: IntakeRequest[];
-  /** For startCollector's rewrite argument. */
-  rewrite(config: Record<string, Yaml>): void;
+  /** A fragment for startCollector's overrides: the datadog exporter sends here. */
+  override: Record<string, Yaml>;
   close(): Promise<void>;
 }
 
@@ -52,13 +52,7 @@ export async function startDatadogIntake(): Promise<DatadogIntake> {
   return {
     url,
     received,
-    rewrite(config) {
-      const exporters = config.exporters as Record<string, Record<string, Yaml>>;
-      const datadog = exporters.datadog;
-      if (!datadog) throw new Error('the pipeline has no datadog exporter to point at the intake');
-      datadog.traces = { endpoint: url, trace_buffer: 10 };
-      datadog.metrics = { endpoint: url };
-    },
+    override: { exporters: { datadog: { traces: { endpoint: url, trace_buffer: 10 }, metrics: { endpoint: url } } } },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

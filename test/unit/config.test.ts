@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeDatabase, loadConfig } from '../../api/src/config.ts';
+import { ConfigError, describeDatabase, KNOWN_ENV, loadConfig, loadTelemetryConfig, unknownVariables } from '../../api/src/config.ts';
 
 const url = 'postgresql://app:s3cret@db.internal:5433/tracebridge';
 
@@ -57,6 +57,44 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: url, OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg,express' })).toThrow(
       /OTEL_NODE_DISABLED_INSTRUMENTATIONS.*: expected a comma-separated list of http, pg/,
     );
+  });
+
+  it.each([
+    ['DB_POOL_MAXX', 'DB_POOL_MAX'],
+    ['SHUTDOWN_TIMEOUT', 'SHUTDOWN_TIMEOUT_MS'],
+    ['TRACEBRIDGE_ORM_TRACE', 'TRACEBRIDGE_ORM_TRACING'],
+    ['OTEL_EXPORTER_OTLP_ENDPIONT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    // Read by auto-instrumentations-node, not by this API (which takes the DISABLED list only).
+    ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS'],
+    ['DATABASE_URI', 'DATABASE_URL'],
+  ])('refuses %s, a variable in its namespace it does not read, suggesting %s', (name, meant) => {
+    const message = `  ${name}: not a variable the API reads; did you mean ${meant}?`;
+    expect(() => loadConfig({ DATABASE_URL: url, [name]: 'x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATABASE_URL: url, [name]: 'x' })).toThrow(message);
+    // Also where the preload reads only the telemetry half, and also when empty.
+    expect(() => loadTelemetryConfig({ [name]: '' })).toThrow(message);
+  });
+
+  it("leaves other variables alone: the process environment, and Kubernetes' service links", () => {
+    const env = {
+      DATABASE_URL: url,
+      PATH: '/usr/bin',
+      HOME: '/home/app',
+      NODE_ENV: 'production',
+      PGPASSWORD: 'x',
+      TRACEBRIDGE_API_SERVICE_HOST: '198.51.100.7',
+      TRACEBRIDGE_API_SERVICE_PORT_HTTP: '8000',
+      TRACEBRIDGE_API_PORT_8000_TCP_ADDR: '198.51.100.7',
+      OTEL_COLLECTOR_PORT: 'tcp://198.51.100.8:4317',
+      DB_SERVICE_HOST: '198.51.100.9',
+    };
+    expect(() => loadConfig(env)).not.toThrow();
+  });
+
+  it('every variable it knows is parsed here or read by a library it names', () => {
+    for (const name of ['DATABASE_URL', 'SHUTDOWN_TIMEOUT_MS', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_SAMPLER_ARG', 'PGPASSWORD', 'NODE_OPTIONS']) expect(KNOWN_ENV.has(name), name).toBe(true);
+    expect(unknownVariables(KNOWN_ENV)).toEqual([]);
+    expect(unknownVariables(['OTEL_TRACES_EXPORTER', 'PATH'])).toEqual(['OTEL_TRACES_EXPORTER']);
   });
 
   it('reports a missing DATABASE_URL as required', () => {

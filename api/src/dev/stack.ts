@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assembleCollectorConfig, parseDestinations, toYaml } from '../../../collector/assemble.ts';
+import { collectorArgs, parseDestinations } from '../../../collector/fragments.ts';
 import { createDb } from '../db/knex.ts';
 import { migrateLatest } from '../db/migrations/index.ts';
 import { seedDemoData } from '../db/seeds/demo.ts';
@@ -16,6 +16,24 @@ import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from './proces
  */
 
 const env = process.env;
+
+/** The loopback ports of the stack (README "make up"), defined here only. */
+const LOCAL = {
+  api: 8000,
+  apiMetrics: 9464,
+  collectorOtlpGrpc: 4317,
+  collectorOtlpHttp: 4318,
+  collectorHealth: 13133,
+  collectorMetrics: 8888,
+  // Jaeger's OTLP and health ports moved off the collector's.
+  jaegerOtlpGrpc: 14317,
+  jaegerOtlpHttp: 14318,
+  jaegerHealth: 14133,
+  jaegerQuery: 16686,
+  jaegerQueryGrpc: 16685,
+  prometheus: 9090,
+} as const;
+const at = (port: number) => `127.0.0.1:${port}`;
 const say = (line: string) => process.stdout.write(`[stack] ${line}\n`);
 const required = (name: string): string => {
   const value = env[name];
@@ -84,49 +102,61 @@ async function main(): Promise<void> {
       await db.destroy();
     }
 
-    const jaeger = runProcess(required('JAEGER_BIN'), ['--config', join(repoRoot, 'collector/jaeger.yaml')], {}, prefixed('jaeger'));
+    const jaeger = runProcess(
+      required('JAEGER_BIN'),
+      ['--config', join(repoRoot, 'collector/jaeger.yaml')],
+      {
+        JAEGER_OTLP_GRPC_ENDPOINT: at(LOCAL.jaegerOtlpGrpc),
+        JAEGER_OTLP_HTTP_ENDPOINT: at(LOCAL.jaegerOtlpHttp),
+        JAEGER_QUERY_HTTP_ENDPOINT: at(LOCAL.jaegerQuery),
+        JAEGER_QUERY_GRPC_ENDPOINT: at(LOCAL.jaegerQueryGrpc),
+        JAEGER_HEALTH_ENDPOINT: at(LOCAL.jaegerHealth),
+      },
+      prefixed('jaeger'),
+    );
     supervise('jaeger', jaeger);
-    await waitForHttp('http://127.0.0.1:16686/api/services', jaeger);
+    await waitForHttp(`http://${at(LOCAL.jaegerQuery)}/api/services`, jaeger);
     say('jaeger ready');
 
     const destinations = parseDestinations(env.DESTINATIONS ?? 'jaeger');
-    const configPath = join(stateDir, 'collector.yaml');
-    writeFileSync(configPath, toYaml(assembleCollectorConfig(destinations)));
     const passThrough = Object.fromEntries(
       Object.entries(env).filter(([k, v]) => v !== undefined && /^(GRAFANA_CLOUD_|DD_|DEBUG_VERBOSITY)/.test(k)),
     ) as Record<string, string>;
     const collector = runProcess(
       required('OTELCOL_BIN'),
-      ['--config', configPath],
+      collectorArgs(destinations),
       {
         ...passThrough,
-        OTLP_GRPC_ENDPOINT: '127.0.0.1:4317',
-        OTLP_HTTP_ENDPOINT: '127.0.0.1:4318',
-        COLLECTOR_HEALTH_ENDPOINT: '127.0.0.1:13133',
+        OTLP_GRPC_ENDPOINT: at(LOCAL.collectorOtlpGrpc),
+        OTLP_HTTP_ENDPOINT: at(LOCAL.collectorOtlpHttp),
+        COLLECTOR_HEALTH_ENDPOINT: at(LOCAL.collectorHealth),
         COLLECTOR_METRICS_HOST: '127.0.0.1',
-        JAEGER_OTLP_ENDPOINT: '127.0.0.1:14317',
-        API_METRICS_TARGET: '127.0.0.1:9464',
+        COLLECTOR_METRICS_PORT: String(LOCAL.collectorMetrics),
+        JAEGER_OTLP_ENDPOINT: at(LOCAL.jaegerOtlpGrpc),
+        API_METRICS_TARGET: at(LOCAL.apiMetrics),
       },
       prefixed('collector'),
     );
     supervise('collector', collector);
-    await waitForHttp('http://127.0.0.1:13133/', collector);
-    say(`collector ready (destinations: ${destinations.join(', ')}; config ${configPath})`);
+    await waitForHttp(`http://${at(LOCAL.collectorHealth)}/`, collector);
+    say(`collector ready (destinations: ${destinations.join(', ')}; config: collector/config/)`);
 
     const api = runProcess(
       process.execPath,
       ['--import', './api/src/telemetry/preload.ts', 'api/src/server.ts'],
       {
         DATABASE_URL: databaseUrl,
-        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://${at(LOCAL.collectorOtlpGrpc)}`,
+        PORT: String(LOCAL.api),
         METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: String(LOCAL.apiMetrics),
         DEPLOYMENT_ENVIRONMENT: 'local',
         ...(env.LOG_LEVEL ? { LOG_LEVEL: env.LOG_LEVEL } : {}),
       },
       prefixed('api'),
     );
     supervise('api', api);
-    await waitForHttp('http://127.0.0.1:8000/readyz', api);
+    await waitForHttp(`http://${at(LOCAL.api)}/readyz`, api);
 
     if (env.PROMETHEUS_BIN) {
       const prometheus = runProcess(
@@ -134,23 +164,23 @@ async function main(): Promise<void> {
         [
           `--config.file=${join(repoRoot, 'collector/prometheus.yaml')}`,
           `--storage.tsdb.path=${join(stateDir, 'prometheus')}`,
-          '--web.listen-address=127.0.0.1:9090',
+          `--web.listen-address=${at(LOCAL.prometheus)}`,
         ],
         {},
         prefixed('prometheus'),
       );
       supervise('prometheus', prometheus);
-      await waitForHttp('http://127.0.0.1:9090/-/ready', prometheus);
+      await waitForHttp(`http://${at(LOCAL.prometheus)}/-/ready`, prometheus);
     }
     process.stdout.write(
       [
         '',
         '  tracebridge is up',
-        '  API            http://127.0.0.1:8000/        docs: http://127.0.0.1:8000/docs',
-        '  API metrics    http://127.0.0.1:9464/metrics',
-        '  Jaeger         http://127.0.0.1:16686/api/services   (query API; a plain Jaeger build has no UI assets)',
-        '  Collector      OTLP 127.0.0.1:4317 / 4318, own metrics http://127.0.0.1:8888/metrics',
-        env.PROMETHEUS_BIN ? '  Prometheus     http://127.0.0.1:9090/api/v1/query?query=up   (query API)' : '',
+        `  API            http://${at(LOCAL.api)}/        docs: http://${at(LOCAL.api)}/docs`,
+        `  API metrics    http://${at(LOCAL.apiMetrics)}/metrics`,
+        `  Jaeger         http://${at(LOCAL.jaegerQuery)}/api/services   (query API; a plain Jaeger build has no UI assets)`,
+        `  Collector      OTLP ${at(LOCAL.collectorOtlpGrpc)} / ${LOCAL.collectorOtlpHttp}, own metrics http://${at(LOCAL.collectorMetrics)}/metrics`,
+        env.PROMETHEUS_BIN ? `  Prometheus     http://${at(LOCAL.prometheus)}/api/v1/query?query=up   (query API)` : '',
         '  make demo      drives the seed\'s requests; make down (or Ctrl-C) stops everything',
         '',
       ]

@@ -84,10 +84,43 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
+{{/* Ports --------------------------------------------------------------------------------- */}}
+
+{{/*
+The components' ports, by the name their containers and Services give them, defined here only:
+containers, Services, the env that binds listeners, clients' URLs and NOTES read them. The API's
+are values (api.service.port, api.metricsPort) and its container port "http".
+*/}}
+{{- define "tracebridge.ports" -}}
+api: {http: 8000}
+collector: {otlp-grpc: 4317, otlp-http: 4318, metrics: 8888, health: 13133}
+jaeger: {otlp-grpc: 4317, otlp-http: 4318, query-http: 16686, query-grpc: 16685, health: 13133}
+prometheus: {http: 9090}
+grafana: {http: 3000}
+postgresql: {postgresql: 5432}
+{{- end -}}
+
+{{/* A port by component and name: (list $ "collector" "otlp-grpc"). */}}
+{{- define "tracebridge.port" -}}
+{{- $ports := include "tracebridge.ports" (index . 0) | fromYaml -}}
+{{- $port := index (index $ports (index . 1)) (index . 2) -}}
+{{- int $port -}}
+{{- end -}}
+
+{{/* "0.0.0.0:<port>", a listener on every interface: (list $ "collector" "otlp-grpc"). */}}
+{{- define "tracebridge.listen" -}}
+{{- printf "0.0.0.0:%s" (include "tracebridge.port" .) -}}
+{{- end -}}
+
+{{/* "<service>:<port>" of a component's port inside the cluster: (list $ "collector" "otlp-grpc"). */}}
+{{- define "tracebridge.address" -}}
+{{- printf "%s:%s" (include "tracebridge.componentName" (list (index . 0) (index . 1))) (include "tracebridge.port" .) -}}
+{{- end -}}
+
 {{/* Service names other components reach. ------------------------------------------------ */}}
 
 {{- define "tracebridge.collectorOtlpGrpc" -}}
-{{- printf "%s:4317" (include "tracebridge.componentName" (list . "collector")) -}}
+{{- include "tracebridge.address" (list . "collector" "otlp-grpc") -}}
 {{- end -}}
 
 {{- define "tracebridge.databaseHost" -}}
@@ -101,7 +134,7 @@ seccompProfile:
 {{/* Database connection env: the URL carries no password; node-postgres reads PGPASSWORD. */}}
 {{- define "tracebridge.databaseEnv" -}}
 {{- $db := ternary .Values.postgresql .Values.externalDatabase .Values.postgresql.enabled -}}
-{{- $port := ternary 5432 (int .Values.externalDatabase.port) .Values.postgresql.enabled -}}
+{{- $port := ternary (include "tracebridge.port" (list . "postgresql" "postgresql") | int) (int .Values.externalDatabase.port) .Values.postgresql.enabled -}}
 - name: DATABASE_URL
   value: {{ printf "postgresql://%s@%s:%d/%s" $db.username (include "tracebridge.databaseHost" .) (int $port) $db.database | quote }}
 - name: PGPASSWORD
@@ -144,11 +177,8 @@ Call with (list $ "secret-name" "key"); returns it base64-encoded.
 {{- default (include "tracebridge.componentName" (list $ "destination-credentials")) $destination.existingSecret -}}
 {{- end -}}
 
-{{/*
-The collector fragments (collector/config/destinations/<name>.yaml) of the enabled
-destinations, in the order collector/assemble.ts applies them.
-*/}}
-{{- define "tracebridge.collectorFragments" -}}
+{{/* The enabled destinations, by their fragments' names (collector/config/destinations/<name>.yaml). */}}
+{{- define "tracebridge.destinationNames" -}}
 {{- $d := .Values.destinations -}}
 {{- $names := list -}}
 {{- if $d.jaeger.enabled }}{{ $names = append $names "jaeger" }}{{ end -}}
@@ -161,50 +191,34 @@ destinations, in the order collector/assemble.ts applies them.
 {{- end -}}
 
 {{/*
-Deep merge with collector/assemble.ts's rule: mappings merge, lists append without repeats,
-scalars must agree. Mutates .into.
+The collector's configuration files, in --config order: collector/config/base.yaml,
+scrape/kubernetes.yaml (every API pod, found through the Kubernetes API) and the enabled
+destinations' fragments. The collector merges them itself: each fragment only adds keys.
 */}}
-{{- define "tracebridge.mergeFragment" -}}
-{{- $into := .into -}}
-{{- $path := .path -}}
-{{- range $key, $value := .from -}}
-{{- $at := ternary $key (printf "%s.%s" $path $key) (eq $path "") -}}
-{{- if not (hasKey $into $key) -}}
-{{- $_ := set $into $key $value -}}
-{{- else -}}
-{{- $current := index $into $key -}}
-{{- if and (kindIs "map" $current) (kindIs "map" $value) -}}
-{{- include "tracebridge.mergeFragment" (dict "into" $current "from" $value "path" $at) -}}
-{{- else if and (kindIs "slice" $current) (kindIs "slice" $value) -}}
-{{- $merged := $current -}}
-{{- range $value -}}
-{{- if not (has . $merged) }}{{ $merged = append $merged . }}{{ end -}}
+{{- define "tracebridge.collectorFragments" -}}
+{{- $files := list "base.yaml" "scrape/kubernetes.yaml" -}}
+{{- range (include "tracebridge.destinationNames" . | fromJsonArray) }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
+{{- toJson $files -}}
 {{- end -}}
-{{- $_ := set $into $key $merged -}}
-{{- else if ne (toJson $current) (toJson $value) -}}
-{{- fail (printf "collector config fragments disagree at %s" $at) -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
+
+{{/* A fragment's key in the collector's ConfigMap: its path under collector/config/, "/" -> "-". */}}
+{{- define "tracebridge.collectorFragmentKey" -}}
+{{- replace "/" "-" . -}}
 {{- end -}}
 
 {{/*
-The collector configuration: base.yaml, scrape/kubernetes.yaml (every API pod, found through
-the Kubernetes API) and the enabled destinations' fragments.
+The API's shutdown budget, defined here only. On termination the kubelet first runs preStop, a
+sleep while the endpoints stop routing new connections to the pod; then SIGTERM: the API drains
+in-flight requests for at most SHUTDOWN_TIMEOUT_MS, closes its pool (at most 1 s) and flushes its
+spans (at most 5 s, the exporter's bound). terminationGracePeriodSeconds covers all of it with a
+margin, so SIGKILL never cuts the flush. Returns JSON.
 */}}
-{{- define "tracebridge.collectorConfig" -}}
-{{- $config := .Files.Get "files/collector/base.yaml" | fromYaml -}}
-{{- include "tracebridge.mergeFragment" (dict "into" $config "from" (.Files.Get "files/collector/scrape/kubernetes.yaml" | fromYaml) "path" "") -}}
-{{- range (include "tracebridge.collectorFragments" . | fromJsonArray) -}}
-{{- $fragment := $.Files.Get (printf "files/collector/destinations/%s.yaml" .) | fromYaml -}}
-{{- include "tracebridge.mergeFragment" (dict "into" $config "from" $fragment "path" "") -}}
-{{- end -}}
-{{- $pipelines := dict -}}
-{{- range $name, $pipeline := $config.service.pipelines -}}
-{{- if $pipeline.exporters }}{{ $_ := set $pipelines $name $pipeline }}{{ end -}}
-{{- end -}}
-{{- $_ := set $config.service "pipelines" $pipelines -}}
-{{- toYaml $config -}}
+{{- define "tracebridge.apiShutdown" -}}
+{{- $preStop := 5 -}}
+{{- $drain := 20 -}}
+{{- $poolCloseAndFlush := 6 -}}
+{{- $margin := 4 -}}
+{{- dict "preStopSeconds" $preStop "shutdownTimeoutMs" (mul $drain 1000) "terminationGracePeriodSeconds" (add $preStop $drain $poolCloseAndFlush $margin) | toJson -}}
 {{- end -}}
 
 {{/* NetworkPolicy peers: pods of these components of this release. */}}

@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import type { Yaml } from '../../../collector/assemble.ts';
+import { configArgs, configDir } from '../../../collector/fragments.ts';
 import { toolBinary } from '../../support/backends.ts';
-import { collectorOf, renderExample } from '../../support/chart.ts';
+import { collectorOf, renderExample, writeCollectorFiles } from '../../support/chart.ts';
 import { OTLP_TRACE_PROTO, TRACE_EXPORT_PATH } from '../../support/otlp-receiver.ts';
 import { freePort } from '../../support/ports.ts';
 import { parsePrometheus, type Sample } from '../../support/prometheus.ts';
@@ -323,21 +323,16 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
     'tempo-auth/authorization': 'Bearer bench-token',
   };
   const [grpcPort, httpPort, healthPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const config = structuredClone(chart.config);
   // Two endpoints are not env references: the API pods, which a cluster's collector finds
-  // through the Kubernetes API (here no API runs: a closed port), and the Datadog intake.
+  // through the Kubernetes API (here no API runs: scrape/static.yaml's one target, whose list
+  // of scrape jobs replaces the chart's, is a closed port), and the Datadog intake.
   const apiTarget = `127.0.0.1:${await freePort()}`;
-  const apiScrape = (config.receivers as Record<string, { config: { scrape_configs: Record<string, Yaml>[] } } | undefined>)['prometheus/api']?.config.scrape_configs[0];
-  if (apiScrape?.kubernetes_sd_configs !== undefined) {
-    delete apiScrape.kubernetes_sd_configs;
-    delete apiScrape.relabel_configs;
-    apiScrape.static_configs = [{ targets: [apiTarget] }];
-  }
-  const datadog = (config.exporters as Record<string, Record<string, Yaml>>).datadog!;
-  datadog.traces = { endpoint: `http://127.0.0.1:${intake.port}` };
-  datadog.metrics = { endpoint: `http://127.0.0.1:${intake.port}` };
-  const configPath = join(bench.workDir, 'collector-all-destinations.yaml');
-  await writeFile(configPath, JSON.stringify(config));
+  const configDirOut = join(bench.workDir, 'collector-all-destinations');
+  await mkdir(configDirOut, { recursive: true });
+  const intakeFragment = join(configDirOut, 'datadog-intake.yaml');
+  const intakeUrl = `http://127.0.0.1:${intake.port}`;
+  await writeFile(intakeFragment, JSON.stringify({ exporters: { datadog: { traces: { endpoint: intakeUrl }, metrics: { endpoint: intakeUrl } } } }));
+  const configFiles = [...writeCollectorFiles(chart, configDirOut), join(configDir, 'scrape/static.yaml'), intakeFragment];
   const env: Record<string, string> = {
     ...chart.env,
     ...Object.fromEntries(Object.entries(chart.secretRefs).map(([name, ref]) => [name, secrets[ref] ?? ''])),
@@ -352,7 +347,7 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
     // The API is not part of this figure: its scrape target is a closed port.
     API_METRICS_TARGET: apiTarget,
   };
-  const collector = startProcess({ name: 'collector-all-destinations', command: toolBinary('OTELCOL_BIN'), args: ['--config', configPath], env, logDir: bench.logDir, core: SERVER_CORE });
+  const collector = startProcess({ name: 'collector-all-destinations', command: toolBinary('OTELCOL_BIN'), args: configArgs(configFiles), env, logDir: bench.logDir, core: SERVER_CORE });
   const client = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   try {
