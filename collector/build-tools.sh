@@ -29,6 +29,9 @@ set -euo pipefail
 # pairs (v0.155.0 for beta modules, v1.61.0 for stable ones); contrib is v0.155.0. The
 # component list itself is pinned in collector/builder-config.yaml.
 OTELCOL_VERSION=0.155.0
+# The collector's cache key also carries a digest of what selects its components (the builder
+# manifest and the local datadogconnector module), so adding a component rebuilds it.
+OTELCOL_KEY="$OTELCOL_VERSION-$(cat "$(dirname "${BASH_SOURCE[0]}")/builder-config.yaml" "$(dirname "${BASH_SOURCE[0]}")"/datadogconnector/* | sha256sum | cut -c1-12)"
 # Jaeger v2.13.0: its release commit also carries the tag v1.76.0, the only form the module
 # proxy accepts (module path github.com/jaegertracing/jaeger has no /v2 suffix, so the v2.x.y
 # tags are not valid module versions).
@@ -362,7 +365,7 @@ build_local_path_provisioner() {
 
 build_one() {
   case $1 in
-    otelcol) install_tool otelcol "$OTELCOL_VERSION" otelcol-tracebridge build_otelcol --version ;;
+    otelcol) install_tool otelcol "$OTELCOL_KEY" otelcol-tracebridge build_otelcol --version ;;
     jaeger) install_tool jaeger "$JAEGER_VERSION" jaeger build_jaeger version ;;
     helm) install_tool helm "$HELM_VERSION" helm build_helm version ;;
     kubectl-validate) install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help ;;
@@ -382,7 +385,7 @@ build_one() {
 }
 
 cold_warning() {
-  if [[ ! -x $CACHE_ROOT/otelcol-$OTELCOL_VERSION/bin/otelcol-tracebridge ]]; then
+  if [[ ! -x $CACHE_ROOT/otelcol-$OTELCOL_KEY/bin/otelcol-tracebridge ]]; then
     log "note: a cold build of the collector takes many minutes (about 9 on 2 cores, plus module downloads), up to 6 GiB of memory and several GiB of build cache"
   fi
 }

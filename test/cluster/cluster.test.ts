@@ -47,8 +47,9 @@ let prometheus: PortForward;
  */
 async function forward(name: string): Promise<PortForward> {
   await forwards.get(name)?.stop();
-  const command = notesPortForwards(notes).get(component(name));
-  if (!command) throw new Error(`NOTES.txt prints no port-forward for ${component(name)}`);
+  const service = await nameOf('service', name);
+  const command = notesPortForwards(notes).get(service);
+  if (!command) throw new Error(`NOTES.txt prints no port-forward for ${service}`);
   const started = await portForward(command);
   forwards.set(name, started);
   return started;
@@ -133,7 +134,14 @@ async function secretData(namespace: string, name: string): Promise<Record<strin
   return (await kubectlJson<{ data: Record<string, string> }>(['-n', namespace, 'get', 'secret', name])).data;
 }
 
-const component = (name: string) => `${RELEASE}-${name}`;
+/** `kind/name` of the release's one object of a kind and component, found by the chart's labels. */
+async function named(kind: string, component: string, namespace = NAMESPACE): Promise<string> {
+  const selector = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=${component}`;
+  const names = (await kubectl(['-n', namespace, 'get', kind, '-o', 'name', '-l', selector])).stdout.trim().split('\n').filter(Boolean);
+  if (names.length !== 1) throw new Error(`expected one ${kind} of ${component} in ${namespace}, found: ${names.join(', ') || 'none'}`);
+  return names[0]!;
+}
+const nameOf = async (kind: string, component: string, namespace = NAMESPACE) => (await named(kind, component, namespace)).split('/')[1]!;
 
 beforeAll(async () => {
   // A clean slate: whatever an earlier run left is taken down first, then the host is recorded.
@@ -156,12 +164,10 @@ describe('the chart on the local cluster', () => {
     await make('deploy', deployVars);
     notes = (await helm(['get', 'notes', RELEASE, '-n', NAMESPACE])).stdout;
 
-    const workloads = await kubectlJson<{ items: { kind: string; metadata: { name: string }; status: { readyReplicas?: number; replicas?: number } }[] }>([
-      '-n', NAMESPACE, 'get', 'deployments,statefulsets',
-    ]);
-    expect(workloads.items.map((w) => w.metadata.name).sort()).toEqual(
-      ['api', 'collector', 'jaeger', 'postgresql', 'prometheus'].map(component).sort(),
-    );
+    const workloads = await kubectlJson<{
+      items: { metadata: { name: string; labels: Record<string, string> }; status: { readyReplicas?: number; replicas?: number } }[];
+    }>(['-n', NAMESPACE, 'get', 'deployments,statefulsets']);
+    expect(workloads.items.map((w) => w.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['api', 'collector', 'jaeger', 'postgresql', 'prometheus']);
     for (const w of workloads.items) expect(w.status.readyReplicas, w.metadata.name).toBe(w.status.replicas);
 
     const pods = await kubectlJson<{ items: { status: { initContainerStatuses?: { name: string; state: { terminated?: { exitCode: number } } }[] } }[] }>([
@@ -169,7 +175,7 @@ describe('the chart on the local cluster', () => {
     ]);
     const migrations = pods.items[0]!.status.initContainerStatuses!.find((c) => c.name === 'migrations')!;
     expect(migrations.state.terminated?.exitCode).toBe(0);
-    const migrationLog = (await kubectl(['-n', NAMESPACE, 'logs', `deployment/${component('api')}`, '-c', 'migrations'])).stdout;
+    const migrationLog = (await kubectl(['-n', NAMESPACE, 'logs', await named('deployment', 'api'), '-c', 'migrations'])).stdout;
     expect(migrationLog).toMatch(/migrat/i);
   }, 600_000);
 
@@ -196,7 +202,7 @@ describe('the chart on the local cluster', () => {
 
   it("through NOTES.txt's port-forwards: the API's requests, their trace tree in Jaeger, metrics in Prometheus", async () => {
     const commands = notesPortForwards(notes);
-    for (const name of ['api', 'jaeger', 'prometheus', 'collector']) expect(commands.has(component(name)), name).toBe(true);
+    for (const name of ['api', 'jaeger', 'prometheus', 'collector']) expect(commands.has(await nameOf('service', name)), name).toBe(true);
     api = await forward('api');
     jaeger = await forward('jaeger');
     prometheus = await forward('prometheus');
@@ -238,7 +244,7 @@ describe('the chart on the local cluster', () => {
   }, 300_000);
 
   it('NetworkPolicies: a pod without the allowed labels reaches neither PostgreSQL, the collector nor Jaeger; an API-labelled one reaches its peers', async () => {
-    const targets = [`${component('postgresql')}:5432`, `${component('collector')}:4317`, `${component('jaeger')}:4317`];
+    const targets = [`${await nameOf('service', 'postgresql')}:5432`, `${await nameOf('service', 'collector')}:4317`, `${await nameOf('service', 'jaeger')}:4317`];
     const intruder = await probeConnections(NAMESPACE, 'intruder', { app: 'intruder' }, targets);
     expect(intruder).toEqual(Object.fromEntries(targets.map((t) => [t, false])));
     const asApi = await probeConnections(
@@ -251,21 +257,22 @@ describe('the chart on the local cluster', () => {
   }, 300_000);
 
   it('helm upgrade rolls out a changed value and keeps passwords and data; helm rollback restores', async () => {
-    const passwordsBefore = await secretData(NAMESPACE, component('postgresql'));
+    const secret = await nameOf('secret', 'postgresql');
+    const passwordsBefore = await secretData(NAMESPACE, secret);
     await make('deploy', { ...deployVars, HELM_ARGS: '--set api.logLevel=debug' });
     const level = async () =>
       (await kubectlJson<{ spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }>([
-        '-n', NAMESPACE, 'get', 'deployment', component('api'),
+        '-n', NAMESPACE, 'get', await named('deployment', 'api'),
       ])).spec.template.spec.containers[0]!.env.find((e) => e.name === 'LOG_LEVEL')?.value;
     expect(await level()).toBe('debug');
-    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${component('api')}`, '--timeout=3m']);
-    expect(await secretData(NAMESPACE, component('postgresql'))).toEqual(passwordsBefore);
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', await named('deployment', 'api'), '--timeout=3m']);
+    expect(await secretData(NAMESPACE, secret)).toEqual(passwordsBefore);
     api = await forward('api');
     expect(await (await fetch(`${api.url}/users?limit=100&offset=0`)).text()).toContain('dana@example.com');
 
     await helm(['rollback', RELEASE, '1', '-n', NAMESPACE, '--wait', '--timeout', '5m']);
     expect(await level()).toBe('info');
-    expect(await secretData(NAMESPACE, component('postgresql'))).toEqual(passwordsBefore);
+    expect(await secretData(NAMESPACE, secret)).toEqual(passwordsBefore);
     api = await forward('api');
     expect(await (await fetch(`${api.url}/users?limit=100&offset=0`)).text()).toContain('dana@example.com');
   }, 600_000);
@@ -284,7 +291,7 @@ describe('the chart on the local cluster', () => {
     await new Promise((r) => setTimeout(r, 2000));
     await kubectl(['-n', NAMESPACE, 'delete', 'pod', '-l', 'app.kubernetes.io/component=collector', '--wait=false']);
     await traffic;
-    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${component('collector')}`, '--timeout=3m']);
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', await named('deployment', 'collector'), '--timeout=3m']);
     const missing = await eventually('every trace sent around the collector restart in Jaeger', async () => {
       const absent: string[] = [];
       for (const id of sent) if ((await jaegerTrace(id)).length === 0) absent.push(id);
@@ -295,14 +302,14 @@ describe('the chart on the local cluster', () => {
   }, 300_000);
 
   it('deleting the PostgreSQL pod: the API answers 503 with Retry-After, then recovers with the data intact', async () => {
-    await kubectl(['-n', NAMESPACE, 'delete', 'pod', `${component('postgresql')}-0`, '--wait=false']);
+    await kubectl(['-n', NAMESPACE, 'delete', 'pod', '-l', 'app.kubernetes.io/component=postgresql', '--wait=false']);
     const unavailable = await eventually('a 503 while PostgreSQL is away', async () => {
       const response = await fetch(`${api.url}/users?limit=5&offset=0`);
       return response.status === 503 ? response : undefined;
     }, 60_000, 100);
     expect(unavailable.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await unavailable.json()) as { error: { code: string } }).error.code).toBeTruthy();
-    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `statefulset/${component('postgresql')}`, '--timeout=3m']);
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', await named('statefulset', 'postgresql'), '--timeout=3m']);
     const recovered = await eventually('the API answering again', async () => {
       const response = await fetch(`${api.url}/users?limit=100&offset=0`);
       return response.status === 200 ? response.text() : undefined;
@@ -313,8 +320,10 @@ describe('the chart on the local cluster', () => {
   it('helm uninstall leaves only what the chart documents as kept: the PostgreSQL volume and its password Secret', async () => {
     for (const running of forwards.values()) await running.stop();
     forwards.clear();
+    const kept = [await named('pvc', 'postgresql'), await named('secret', 'postgresql')];
     const undeploy = await make('undeploy', { RELEASE, NAMESPACE });
-    expect(undeploy.stdout).toContain(`kept: PVC data-${component('postgresql')}-0 and Secret ${component('postgresql')}`);
+    expect(undeploy.stdout).toMatch(/^kept: .*\(delete them to start from an empty database\)$/m);
+    for (const object of kept) expect(undeploy.stdout).toContain(object);
     await eventually("the release's pods gone", async () => {
       const pods = await kubectlJson<{ items: unknown[] }>(['-n', NAMESPACE, 'get', 'pods']);
       return pods.items.length === 0 ? true : undefined;
@@ -323,7 +332,7 @@ describe('the chart on the local cluster', () => {
       .trim()
       .split('\n')
       .filter((name) => name && !/^(configmap\/kube-root-ca\.crt|serviceaccount\/default)$/.test(name));
-    expect(left.sort()).toEqual([`persistentvolumeclaim/data-${component('postgresql')}-0`, `secret/${component('postgresql')}`]);
+    expect(left.sort()).toEqual(kept.sort());
   }, 300_000);
 });
 
@@ -333,14 +342,14 @@ describe('the cdk8s app on the local cluster, in a second namespace', () => {
     await kubectl(['label', 'namespace', CDK8S_NAMESPACE, 'pod-security.kubernetes.io/enforce=restricted']);
     const vars = { RELEASE, NAMESPACE: CDK8S_NAMESPACE, VALUES: localClusterValues };
     await make('deploy-cdk8s', vars);
-    for (const workload of ['deployment/api', 'deployment/collector', 'deployment/jaeger', 'deployment/prometheus', 'statefulset/postgresql']) {
-      const [kind, name] = workload.split('/');
-      await kubectl(['-n', CDK8S_NAMESPACE, 'rollout', 'status', `${kind}/${component(name!)}`, '--timeout=5m'], 330_000);
+    for (const [kind, name] of [['deployment', 'api'], ['deployment', 'collector'], ['deployment', 'jaeger'], ['deployment', 'prometheus'], ['statefulset', 'postgresql']] as const) {
+      await kubectl(['-n', CDK8S_NAMESPACE, 'rollout', 'status', await named(kind, name, CDK8S_NAMESPACE), '--timeout=5m'], 330_000);
     }
-    const password = await secretData(CDK8S_NAMESPACE, component('postgresql'));
+    const secret = await nameOf('secret', 'postgresql', CDK8S_NAMESPACE);
+    const password = await secretData(CDK8S_NAMESPACE, secret);
 
-    const cdkApi = await portForward(`kubectl -n ${CDK8S_NAMESPACE} port-forward svc/${component('api')} 8000:8000`);
-    const cdkJaeger = await portForward(`kubectl -n ${CDK8S_NAMESPACE} port-forward svc/${component('jaeger')} 16686:16686`);
+    const cdkApi = await portForward(`kubectl -n ${CDK8S_NAMESPACE} port-forward ${await named('service', 'api', CDK8S_NAMESPACE)} 8000:8000`);
+    const cdkJaeger = await portForward(`kubectl -n ${CDK8S_NAMESPACE} port-forward ${await named('service', 'jaeger', CDK8S_NAMESPACE)} 16686:16686`);
     try {
       const { traceId, header } = traceparent();
       expect((await fetch(`${cdkApi.url}/users?limit=5&offset=0`, { headers: { traceparent: header } })).status).toBe(200);
@@ -356,7 +365,7 @@ describe('the cdk8s app on the local cluster, in a second namespace', () => {
     }
 
     await make('deploy-cdk8s', vars);
-    expect(await secretData(CDK8S_NAMESPACE, component('postgresql'))).toEqual(password);
+    expect(await secretData(CDK8S_NAMESPACE, secret)).toEqual(password);
     await kubectl(['delete', 'namespace', CDK8S_NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
   }, 900_000);
 });

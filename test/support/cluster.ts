@@ -82,7 +82,10 @@ export async function portForward(command: string): Promise<PortForward> {
   const words = command.trim().split(/\s+/);
   if (words[0] !== 'kubectl' || !words.includes('port-forward')) throw new Error(`not a port-forward command: ${command}`);
   const local = await freePort();
-  const args = words.slice(1).map((word, i, all) => (i === all.length - 1 || /^\d+:\d+$/.test(word) ? word.replace(/^\d+:/, `${local}:`) : word));
+  // The first LOCAL:REMOTE pair, with LOCAL replaced; further pairs are left out.
+  const pairs = words.filter((word) => /^\d+:[\w-]+$/.test(word));
+  if (pairs.length === 0) throw new Error(`no LOCAL:REMOTE port in: ${command}`);
+  const args = words.slice(1).filter((word) => !pairs.slice(1).includes(word)).map((word) => (word === pairs[0] ? word.replace(/^\d+:/, `${local}:`) : word));
   const child: ChildProcess = spawn('kubectl', [...args, '--address', '127.0.0.1'], {
     cwd: repoRoot,
     env: { ...process.env, ...clusterToolsEnv() },
