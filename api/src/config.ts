@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OTEL_SPEC_ENV } from './otel-env.ts';
 
 /**
  * The only module that reads process.env. Everything else receives a typed Config.
@@ -33,8 +34,18 @@ const telemetryEnv = {
   METRICS_PORT: port.default(9464),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   OTEL_SDK_DISABLED: bool.default(false),
-  // As in @opentelemetry/auto-instrumentations-node: "http,pg" switches those off.
+  // As in @opentelemetry/auto-instrumentations-node: ENABLED "http" loads only that one,
+  // DISABLED "http,pg" switches those off.
+  OTEL_NODE_ENABLED_INSTRUMENTATIONS: instrumentationList.optional(),
   OTEL_NODE_DISABLED_INSTRUMENTATIONS: instrumentationList.default([]),
+  // Spec variables whose other values the API cannot honour (checked in otelChoices).
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.string().optional(),
+  OTEL_CONFIG_FILE: z
+    .string()
+    .refine(() => false, 'the API does not read an SDK configuration file; set OTEL_* variables instead (README "Configuration")')
+    .optional(),
   TRACEBRIDGE_ORM_TRACING: bool.default(true),
   TRACEBRIDGE_N_PLUS_ONE_THRESHOLD: z.coerce.number().int().min(2).max(10_000).default(5),
   TRACEBRIDGE_EXPORT_BUFFER_SPANS: z.coerce.number().int().min(512).max(1_000_000).default(20_000),
@@ -46,7 +57,50 @@ const telemetryEnv = {
   K8S_NODE_NAME: z.string().optional(),
   HOSTNAME: z.string().optional(),
 };
-const telemetrySchema = z.object(telemetryEnv);
+
+/** Spec enum values are case-insensitive; exporter lists are comma-separated. */
+const choices = (value: string): string[] => value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+
+/** Parsed values, but raw where a variable failed to parse: this also runs then (see `always`). */
+interface OtelChoices {
+  OTEL_SDK_DISABLED: unknown;
+  OTEL_TRACES_EXPORTER?: string | undefined;
+  OTEL_EXPORTER_OTLP_PROTOCOL?: string | undefined;
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: string | undefined;
+}
+
+/**
+ * The spec variables that choose what NodeSDK would build, where the API builds one thing
+ * regardless (sdk.ts: an OTLP/gRPC trace exporter, given to NodeSDK, so NodeSDK never reads
+ * them). A value the API already matches is accepted; any other would be silently ignored,
+ * so it is refused.
+ */
+function otelChoices(env: OtelChoices, ctx: z.RefinementCtx): void {
+  // The per-signal variable wins over the general one, as in the spec.
+  const protocolVariable = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL === undefined ? 'OTEL_EXPORTER_OTLP_PROTOCOL' : 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL';
+  const protocol = env[protocolVariable];
+  if (protocol !== undefined && choices(protocol).join(',') !== 'grpc') {
+    ctx.addIssue({
+      code: 'custom',
+      path: [protocolVariable],
+      message: 'the API exports traces over OTLP/gRPC only (to a gRPC endpoint, usually port 4317); expected grpc',
+    });
+  }
+  const exporters = env.OTEL_TRACES_EXPORTER === undefined ? ['otlp'] : choices(env.OTEL_TRACES_EXPORTER);
+  if (exporters.join(',') === 'none' && env.OTEL_SDK_DISABLED !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OTEL_TRACES_EXPORTER'],
+      message: 'expected otlp; the API cannot turn off trace export alone: OTEL_SDK_DISABLED=true turns off its telemetry (spans and /metrics)',
+    });
+  } else if (exporters.join(',') !== 'otlp' && exporters.join(',') !== 'none') {
+    ctx.addIssue({ code: 'custom', path: ['OTEL_TRACES_EXPORTER'], message: 'the API exports traces over OTLP only; expected otlp' });
+  }
+}
+
+// Run also when other variables are invalid, so that one message names every offending variable.
+const always = { when: () => true };
+const telemetrySchema = z.object(telemetryEnv).superRefine(otelChoices, always);
 
 const apiEnv = {
   ...telemetryEnv,
@@ -68,37 +122,20 @@ const apiEnv = {
 };
 const envSchema = z
   .object(apiEnv)
+  .superRefine(otelChoices, always)
   .refine((env) => env.DB_POOL_MIN <= env.DB_POOL_MAX, {
     path: ['DB_POOL_MIN'],
     message: 'must not exceed DB_POOL_MAX',
   });
 
 /**
- * Variables the API reads through its libraries rather than here: the OpenTelemetry SDK's
- * (README "Export, sampling and batching"), node-postgres' password, and Node's own flags.
+ * Variables read by libraries rather than here: the OpenTelemetry SDK's (every name of the
+ * specification is accepted, otel-env.ts; README "Export, sampling and batching" lists the ones
+ * that apply), node-postgres' password, and Node's own flags.
  */
-const LIBRARY_ENV = [
-  ...['', 'TRACES_'].flatMap((signal) =>
-    ['ENDPOINT', 'HEADERS', 'INSECURE', 'CERTIFICATE', 'CLIENT_KEY', 'CLIENT_CERTIFICATE', 'COMPRESSION', 'TIMEOUT'].map(
-      (setting) => `OTEL_EXPORTER_OTLP_${signal}${setting}`,
-    ),
-  ),
-  'OTEL_TRACES_SAMPLER',
-  'OTEL_TRACES_SAMPLER_ARG',
-  'OTEL_BSP_SCHEDULE_DELAY',
-  'OTEL_BSP_MAX_QUEUE_SIZE',
-  'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
-  'OTEL_BSP_EXPORT_TIMEOUT',
-  'OTEL_SERVICE_NAME',
-  'OTEL_RESOURCE_ATTRIBUTES',
-  'OTEL_PROPAGATORS',
-  // Set by the preload itself (the SDK's metrics instrumentation of its own exporters).
-  'OTEL_NODE_EXPERIMENTAL_SDK_METRICS',
-  'PGPASSWORD',
-  'NODE_OPTIONS',
-] as const;
+const LIBRARY_ENV = [...OTEL_SPEC_ENV, 'PGPASSWORD', 'NODE_OPTIONS'];
 
-/** Every variable the API reads. */
+/** Every variable the API accepts. */
 export const KNOWN_ENV: ReadonlySet<string> = new Set([...Object.keys(apiEnv), ...LIBRARY_ENV]);
 
 /**
@@ -145,7 +182,7 @@ export interface TelemetryConfig {
   service: { name: string; version: string; environment: string; instanceId: string | undefined };
   kubernetes: { podName?: string; podUid?: string; namespace?: string; nodeName?: string };
   metrics: { port: number; host: string };
-  /** OTEL_NODE_DISABLED_INSTRUMENTATIONS: instrumentation libraries not loaded. */
+  /** Instrumentation libraries not loaded: OTEL_NODE_DISABLED_INSTRUMENTATIONS, or missing from OTEL_NODE_ENABLED_INSTRUMENTATIONS. */
   disabledInstrumentations: readonly InstrumentationName[];
   /** TRACEBRIDGE_ORM_TRACING: ORM-level spans (query, relationship, session); driver spans stay. */
   ormTracing: boolean;
@@ -213,7 +250,9 @@ function toTelemetryConfig(e: z.output<typeof telemetrySchema>): TelemetryConfig
       nodeName: e.K8S_NODE_NAME,
     },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
-    disabledInstrumentations: e.OTEL_NODE_DISABLED_INSTRUMENTATIONS,
+    disabledInstrumentations: INSTRUMENTATIONS.filter(
+      (name) => e.OTEL_NODE_DISABLED_INSTRUMENTATIONS.includes(name) || (e.OTEL_NODE_ENABLED_INSTRUMENTATIONS?.includes(name) === false),
+    ),
     ormTracing: e.TRACEBRIDGE_ORM_TRACING,
     nPlusOneThreshold: e.TRACEBRIDGE_N_PLUS_ONE_THRESHOLD,
     export: { maxBufferedSpans: e.TRACEBRIDGE_EXPORT_BUFFER_SPANS, maxRetryMs: e.TRACEBRIDGE_EXPORT_MAX_RETRY_MS },
