@@ -38,6 +38,12 @@ const telemetryEnv = {
   // DISABLED "http,pg" switches those off.
   OTEL_NODE_ENABLED_INSTRUMENTATIONS: instrumentationList.optional(),
   OTEL_NODE_DISABLED_INSTRUMENTATIONS: instrumentationList.default([]),
+  // The SDK's diagnostics level, as in the spec (case-insensitive).
+  OTEL_LOG_LEVEL: z
+    .string()
+    .transform((v) => v.trim().toUpperCase())
+    .pipe(z.enum(['NONE', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'VERBOSE', 'ALL']))
+    .default('WARN'),
   // Spec variables whose other values the API cannot honour (checked in otelChoices).
   OTEL_TRACES_EXPORTER: z.string().optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.string().optional(),
@@ -179,6 +185,8 @@ export function unknownVariables(names: Iterable<string>): string[] {
 export interface TelemetryConfig {
   /** OTEL_SDK_DISABLED: no spans, no metrics (the SDK's own switch). */
   enabled: boolean;
+  /** OTEL_LOG_LEVEL: the level of the SDK's own diagnostics. */
+  diagLogLevel: 'NONE' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'VERBOSE' | 'ALL';
   service: { name: string; version: string; environment: string; instanceId: string | undefined };
   kubernetes: { podName?: string; podUid?: string; namespace?: string; nodeName?: string };
   metrics: { port: number; host: string };
@@ -237,6 +245,7 @@ function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.out
 function toTelemetryConfig(e: z.output<typeof telemetrySchema>): TelemetryConfig {
   return {
     enabled: !e.OTEL_SDK_DISABLED,
+    diagLogLevel: e.OTEL_LOG_LEVEL,
     service: {
       name: e.SERVICE_NAME,
       version: e.SERVICE_VERSION,

@@ -113,6 +113,12 @@ describe('loadConfig', () => {
     expect(unknownVariables(['OTEL_TRACES_EXPORTERS', 'OTEL_TRACES_EXPORTER', 'PATH'])).toEqual(['OTEL_TRACES_EXPORTERS']);
   });
 
+  it('OTEL_LOG_LEVEL sets the level of the SDK diagnostics (spec values, any case); another value is refused', () => {
+    expect(loadTelemetryConfig({}).diagLogLevel).toBe('WARN');
+    expect(loadTelemetryConfig({ OTEL_LOG_LEVEL: ' debug' }).diagLogLevel).toBe('DEBUG');
+    expect(() => loadTelemetryConfig({ OTEL_LOG_LEVEL: 'chatty' })).toThrow(/OTEL_LOG_LEVEL: .*"NONE".*\(got "chatty"\)/);
+  });
+
   it("accepts the OpenTelemetry specification's variables that platform tooling sets, with values the API matches", () => {
     const platform = {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',

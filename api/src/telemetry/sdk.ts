@@ -42,10 +42,6 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     current = { enabled: false, shutdown: () => Promise.resolve() };
     return current;
   }
-  diag.setLogger(
-    { error: jsonDiag('error'), warn: jsonDiag('warn'), info: jsonDiag('info'), debug: jsonDiag('debug'), verbose: jsonDiag('trace') },
-    DiagLogLevel.WARN,
-  );
 
   const exporter = new RetryingSpanExporter(
     createEncodedOtlpGrpcTraceExporter(),
@@ -69,6 +65,12 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     logRecordProcessors: [],
     instrumentations: instrumentations(config.disabledInstrumentations),
   });
+  // After the SDK's constructor, which installs a plain console logger of its own when
+  // OTEL_LOG_LEVEL is set (a logger set before it would be overwritten, with a warning).
+  diag.setLogger(
+    { error: jsonDiag('error'), warn: jsonDiag('warn'), info: jsonDiag('info'), debug: jsonDiag('debug'), verbose: jsonDiag('trace') },
+    { logLevel: DiagLogLevel[config.diagLogLevel], suppressOverrideMessage: true },
+  );
   sdk.start();
   exporter.useMeter();
 
