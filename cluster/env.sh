@@ -3,8 +3,9 @@
 # addresses and its names. Everything else derives from these.
 #
 # Addresses: all in 198.18.0.0/15 (RFC 2544, for test networks), none in RFC 1918. The node
-# address sits on a dummy interface of its own; pods get addresses on a bridge; nothing from a
-# pod is routed off the machine (see the egress guard in cluster.sh).
+# address is added to the loopback interface (kernels without the dummy link type, such as
+# Firecracker's, have no better home for it); pods get addresses on a bridge; nothing from a
+# pod is routed off the machine (see the egress guard in host.sh).
 
 CLUSTER_DIR="${TRACEBRIDGE_CLUSTER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/cluster}"
 CLUSTER_NAME=tracebridge
@@ -12,7 +13,7 @@ NODE_NAME=tracebridge-node
 # The range every cluster address lives in; the egress guard allows pods nothing outside it.
 CLUSTER_RANGE=198.18.0.0/15
 NODE_IP=198.18.0.2
-NODE_INTERFACE=tb-node0
+NODE_INTERFACE=lo
 SERVICE_CIDR=198.18.16.0/20
 KUBERNETES_SERVICE_IP=198.18.16.1
 DNS_SERVICE_IP=198.18.16.10

@@ -14,16 +14,14 @@ prepare_host() {
   modprobe br_netfilter 2>/dev/null || true
   : >"$HOST_STATE/sysctl"
   for s in "${SYSCTLS[@]}"; do
-    [[ -e /proc/sys/${s//.//} ]] && echo "$s=$(sysctl -n "$s")" >>"$HOST_STATE/sysctl"
+    if [[ -e /proc/sys/${s//.//} ]]; then echo "$s=$(sysctl -n "$s")" >>"$HOST_STATE/sysctl"; fi
   done
   : >"$HOST_STATE/created-paths"
-  for d in "${HOST_PATHS[@]}"; do [[ -e $d ]] || echo "$d" >>"$HOST_STATE/created-paths"; done
+  for d in "${HOST_PATHS[@]}"; do if [[ ! -e $d ]]; then echo "$d" >>"$HOST_STATE/created-paths"; fi; done
 
   sysctl -qw net.ipv4.ip_forward=1
-  [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
-  ip link add "$NODE_INTERFACE" type dummy
+  if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then sysctl -qw net.bridge.bridge-nf-call-iptables=1; fi
   ip addr add "$NODE_IP/32" dev "$NODE_INTERFACE"
-  ip link set "$NODE_INTERFACE" up
 
   # The egress guard: pods reach cluster addresses only; nothing from a pod leaves the machine.
   iptables -N TRACEBRIDGE-EGRESS
@@ -35,7 +33,7 @@ prepare_host() {
 pod_pids() {
   local d
   for d in /sys/fs/cgroup/*/kubepods* /sys/fs/cgroup/kubepods*; do
-    [[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+    if [[ -d $d ]]; then find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null; fi
   done | sort -un
 }
 
@@ -44,7 +42,7 @@ shim_pids() {
   local p exe
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    [[ $exe == */containerd-shim-runc-v2 ]] && grep -qF "$RUN_DIR" "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"
+    if [[ $exe == */containerd-shim-runc-v2 ]] && grep -qF "$RUN_DIR" "$p/cmdline" 2>/dev/null; then echo "${p#/proc/}"; fi
   done
   return 0
 }
@@ -85,7 +83,7 @@ cluster_mounts() {
   local roots=("$CLUSTER_DIR" "${HOST_PATHS[@]}") r
   awk '{print $5}' /proc/self/mountinfo | while read -r m; do
     m=$(printf '%b' "$m")
-    for r in "${roots[@]}"; do [[ $m == "$r" || $m == "$r"/* ]] && echo "$m"; done
+    for r in "${roots[@]}"; do if [[ $m == "$r" || $m == "$r"/* ]]; then echo "$m"; fi; done
   done | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-
 }
 
@@ -120,7 +118,7 @@ iptables_clean() {
 restore_host() {
   local m s d link
   while read -r m; do
-    [[ -n $m ]] && { umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
+    if [[ -n $m ]]; then umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; fi
   done < <(cluster_mounts)
   remove_cgroups
   iptables_clean iptables
@@ -128,18 +126,19 @@ restore_host() {
   if command -v ipset >/dev/null; then
     for s in $(ipset list -n 2>/dev/null | grep -E "$IPSET_PATTERN"); do ipset destroy "$s" 2>/dev/null || true; done
   fi
-  # veths of pods whose namespaces outlived their processes, then the bridge and node interface
+  # veths of pods whose namespaces outlived their processes, the bridge, the node address
   for link in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
-    [[ $(cat "/sys/class/net/$link/master/uevent" 2>/dev/null) == *"INTERFACE=$BRIDGE"* ]] && ip link del "$link"
+    if [[ $(cat "/sys/class/net/$link/master/uevent" 2>/dev/null) == *"INTERFACE=$BRIDGE"* ]]; then ip link del "$link"; fi
   done
-  for link in "$BRIDGE" "$NODE_INTERFACE" kube-dummy-if kube-bridge; do
+  for link in "$BRIDGE" kube-dummy-if kube-bridge; do
     if ip link show "$link" >/dev/null 2>&1; then ip link del "$link"; fi
   done
+  if ip -o addr show dev "$NODE_INTERFACE" | grep -qF " $NODE_IP/"; then ip addr del "$NODE_IP/32" dev "$NODE_INTERFACE"; fi
   if [[ -s $HOST_STATE/sysctl ]]; then
     while IFS= read -r s; do sysctl -qw "$s" 2>/dev/null || true; done <"$HOST_STATE/sysctl"
   fi
   if [[ -s $HOST_STATE/created-paths ]]; then
-    while IFS= read -r d; do [[ -n $d ]] && rm -rf "$d"; done <"$HOST_STATE/created-paths"
+    while IFS= read -r d; do if [[ -n $d ]]; then rm -rf "$d"; fi; done <"$HOST_STATE/created-paths"
   fi
   rm -rf "$HOST_STATE" "$RUN_DIR"
 }

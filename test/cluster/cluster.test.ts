@@ -376,7 +376,7 @@ describe('cluster-down', () => {
     await make('cluster-down');
     const after = await hostSnapshot(env);
     // The snapshot sees the running cluster in each respect (else this comparison could not fail) ...
-    for (const key of ['processes', 'mounts', 'chains', 'rules', 'ipsets', 'interfaces', 'cgroups', 'sysctls'] as const) {
+    for (const key of ['processes', 'mounts', 'chains', 'rules', 'ipsets', 'interfaces', 'addresses', 'cgroups', 'sysctls'] as const) {
       expect(during[key], key).not.toEqual(before[key]);
     }
     // ... and after cluster-down nothing of it is left.

@@ -15,6 +15,8 @@ export interface HostSnapshot {
   rules: number;
   ipsets: string[];
   interfaces: string[];
+  /** interface and address of every IP address on the host. */
+  addresses: string[];
   /** cgroup directories of pods (the kubelet's kubepods tree), every controller. */
   cgroups: string[];
   sysctls: Record<string, string>;
@@ -87,6 +89,7 @@ export async function hostSnapshot(env: Record<string, string>): Promise<HostSna
     rules,
     ipsets: (await lines('ipset', ['list', '-n'])).sort(),
     interfaces: (await lines('ip', ['-o', 'link', 'show'])).map((line) => line.split(': ')[1]!.split('@')[0]!).sort(),
+    addresses: (await lines('ip', ['-o', 'addr', 'show'])).map((line) => line.split(/\s+/).slice(1, 4).join(' ')).sort(),
     cgroups: await kubepodsCgroups(),
     sysctls,
     hostPaths: Object.fromEntries(env.HOST_PATHS!.split(' ').map((path) => [path, existsSync(path)])),
