@@ -14,8 +14,11 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript';
 export const schemaFile = fileURLToPath(new URL('../../charts/tracebridge/values.schema.json', import.meta.url));
 export const generatedFile = fileURLToPath(new URL('./values.generated.ts', import.meta.url));
 
-/** Keywords that only refuse combinations (cross-field rules): they add no property to the type. */
-const RULE_KEYWORDS = new Set(['allOf', 'if', 'then', 'else', 'not', 'dependentRequired', 'dependentSchemas']);
+/**
+ * Keywords the schema uses only for cross-field rules (its type unions are oneOf): they refuse
+ * combinations and add no property, so the type is generated without them.
+ */
+const RULE_KEYWORDS = new Set(['allOf', 'anyOf', 'if', 'then', 'else', 'not', 'dependentRequired', 'dependentSchemas']);
 
 function withoutRules(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(withoutRules);
