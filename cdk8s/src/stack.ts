@@ -95,13 +95,23 @@ export class TracebridgeStack extends Construct {
         writeFileSync(file, stringify(input));
         files.push(file);
       });
-      this.helm = new Helm(this, 'Chart', {
-        chart: chartDir,
-        releaseName: this.release,
-        namespace: this.namespace,
-        helmExecutable: props.helmExecutable ?? helmBinary(),
-        helmFlags: ['--skip-tests', ...files.flatMap((f) => ['--values', f])],
-      });
+      const helmExecutable = props.helmExecutable ?? helmBinary();
+      // cdk8s' Helm keeps helm's output (the generated passwords included) in a directory it
+      // makes under os.tmpdir() and never removes: point that at ours, removed below.
+      const tmp = process.env.TMPDIR;
+      process.env.TMPDIR = dir;
+      try {
+        this.helm = new Helm(this, 'Chart', {
+          chart: chartDir,
+          releaseName: this.release,
+          namespace: this.namespace,
+          helmExecutable,
+          helmFlags: ['--skip-tests', ...files.flatMap((f) => ['--values', f])],
+        });
+      } finally {
+        if (tmp === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = tmp;
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (message.startsWith('unable to execute')) throw error;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -105,6 +105,14 @@ describe('generated passwords', () => {
       expect(password(synths.get('kind')!, name, key)).toMatch(/^[A-Za-z0-9]{32}$/);
       expect(password(again, name, key)).not.toBe(password(synths.get('kind')!, name, key));
     }
+  });
+
+  it('leave no copy behind: the temporary rendering cdk8s\' Helm writes is removed', () => {
+    const renderings = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('cdk8s-helm-')));
+    const before = renderings();
+    const stack = new TracebridgeStack(new Chart(new App(), 'c'), 's');
+    expect(stack.generatedSecrets).toHaveLength(2);
+    expect([...renderings()].filter((f) => !before.has(f))).toEqual([]);
   });
 
   it('are not generated when existingSecrets are given, and then there is no secrets file', async () => {
