@@ -97,7 +97,9 @@ function cli(argv: string[]): number {
       process.stderr.write(`cdk8s: helm refused the values (${args.values.join(', ') || 'chart defaults'}):\n${error.message}\n`);
       return 2;
     }
-    throw error;
+    // No helm, or it could not run: the message says which binary.
+    process.stderr.write(`cdk8s: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
 }
 

@@ -87,6 +87,7 @@ export class TracebridgeStack extends Construct {
     this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
 
     const inputs: readonly ValuesInput[] = props.values === undefined ? [] : Array.isArray(props.values) ? props.values : [props.values];
+    const helmExecutable = props.helmExecutable ?? helmBinary();
     const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-values-'));
     try {
       const files = [...(props.valuesFiles ?? [])];
@@ -95,7 +96,6 @@ export class TracebridgeStack extends Construct {
         writeFileSync(file, stringify(input));
         files.push(file);
       });
-      const helmExecutable = props.helmExecutable ?? helmBinary();
       // cdk8s' Helm keeps helm's output (the generated passwords included) in a directory it
       // makes under os.tmpdir() and never removes: point that at ours, removed below.
       const tmp = process.env.TMPDIR;

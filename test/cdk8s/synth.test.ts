@@ -162,6 +162,14 @@ describe('values', () => {
     expect(flag).toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option '--value'[\s\S]*usage: node cdk8s\/src\/main\.ts --values/) as string });
   });
 
+  it('the CLI says which helm it could not run', async () => {
+    const failed = await run(process.execPath, ['cdk8s/src/main.ts', '--out', mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-'))], {
+      cwd: repoRoot,
+      env: { ...process.env, HELM_BIN: '/nonexistent/helm' },
+    }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(failed).toMatchObject({ code: 1, stderr: "cdk8s: unable to execute '/nonexistent/helm' to render Helm chart. Is it installed on your system?\n" });
+  });
+
   it('release names follow helm\'s rule', async () => {
     expect(await synthError({ release: 'Bad_Name' })).toMatchObject({ code: 2, stderr: expect.stringContaining('release name "Bad_Name": invalid release name') as string });
   });
