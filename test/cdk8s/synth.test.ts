@@ -11,6 +11,7 @@ import { App, Chart, JsonPatch } from 'cdk8s';
 import { EXAMPLES, find, parseManifest, podSpecs } from '../support/chart.ts';
 import { MAIN_FILE, SECRETS_FILE, synth, synthError, synthExample, type Synth } from '../support/cdk8s.ts';
 import { KUBERNETES_VERSIONS, kubeLint, kubectlValidate } from '../support/manifests.ts';
+import { leaksOutsideSecrets, secretValues } from '../support/secret-leaks.ts';
 import { repoRoot } from '../support/process.ts';
 
 /**
@@ -123,6 +124,33 @@ describe('generated passwords', () => {
     expect(existsSync(join(s.dir, SECRETS_FILE))).toBe(false);
     expect(s.stdout).not.toContain(SECRETS_FILE);
     expect(find(s.objects, 'StatefulSet', 'tracebridge-postgresql')).toBeDefined();
+  });
+});
+
+describe('the secret scan', () => {
+  const CREDENTIALS = ['gc-instance-8f3a91', 'glc_secret_token_5b2e77', 'dd_api_key_c0ffee1234', 'Bearer otlp_secret_9d8c7b'];
+
+  it.each(EXAMPLES)('examples/%s: the generated passwords appear only in their Secrets, in either file', (example) => {
+    const { objects, secrets } = synths.get(example)!;
+    const generated = secretValues(secrets);
+    if (example !== 'external-postgres') expect(generated.length).toBeGreaterThan(0);
+    expect(leaksOutsideSecrets([...objects, ...secrets], generated)).toEqual([]);
+  });
+
+  it('credentials given as values appear in the chart-created Secret and nowhere else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-'));
+    const file = join(dir, 'credentials.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        destinations: { grafanaCloud: { enabled: true, endpoint: 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp' }, datadog: { enabled: true }, otlp: { enabled: true, endpoint: 'tempo:4317' } },
+        destinationCredentials: { create: true, grafanaCloud: { instanceId: CREDENTIALS[0], apiToken: CREDENTIALS[1] }, datadog: { apiKey: CREDENTIALS[2] }, otlp: { authorization: CREDENTIALS[3] } },
+      }),
+    );
+    const { objects, secrets } = await synth({ valuesFiles: [file] });
+    const inSecrets = secretValues([find(objects, 'Secret', 'tracebridge-destination-credentials')]);
+    for (const credential of CREDENTIALS) expect(inSecrets).toContain(credential);
+    expect(leaksOutsideSecrets([...objects, ...secrets], CREDENTIALS)).toEqual([]);
   });
 });
 
