@@ -90,7 +90,8 @@ function cli(argv: string[]): number {
     const count = (chart: Chart) => chart.toJson().length;
     const show = (f: string) => relative(process.cwd(), f) || f;
     process.stdout.write(`cdk8s: ${show(files[0] ?? '')}: ${count(main)} objects (kubectl apply --server-side)\n`);
-    if (files[1]) process.stdout.write(`cdk8s: ${show(files[1])}: ${count(secrets)} generated Secrets (created only when absent)\n`);
+    const generated = count(secrets);
+    if (files[1]) process.stdout.write(`cdk8s: ${show(files[1])}: ${generated} generated Secret${generated === 1 ? '' : 's'} (created only when absent)\n`);
     return 0;
   } catch (error) {
     if (error instanceof ValuesError) {
