@@ -1,5 +1,5 @@
 /**
- * Using the tracebridge constructs from another cdk8s app: a platform chart that holds its own
+ * Using the tracebridge construct from another cdk8s app: a platform chart that holds its own
  * objects and the tracebridge stack, with the generated passwords in a chart of their own.
  *
  *   node cdk8s/examples/embed.ts [outdir]     (default: cdk8s/dist/embed)
@@ -8,7 +8,7 @@
  * `kubectl create`, once: see cdk8s/README.md).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 // From another repository: import { TracebridgeStack } from '<path to tracebridge>/cdk8s/src/index.ts';
@@ -25,7 +25,7 @@ export class PlatformChart extends Chart {
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     super(scope, id, { namespace: 'platform', disableResourceNameHashes: true });
 
-    // The chart's values, typed; whatever is not given is the chart's default (values.yaml).
+    // The chart's values, typed (generated from values.schema.json); the rest are its defaults.
     this.observability = new TracebridgeStack(this, 'Observability', {
       release: 'obs',
       values: {
@@ -41,9 +41,15 @@ export class PlatformChart extends Chart {
       metadata: { name: 'otel-settings' },
       data: {
         OTEL_EXPORTER_OTLP_ENDPOINT: this.observability.otlpGrpcEndpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       },
     });
+
+    // Escape hatch: the chart's objects are cdk8s ApiObjects, patched after synthesis.
+    this.observability
+      .apiObject('Deployment', 'api')
+      .addJsonPatch(JsonPatch.add('/metadata/annotations', { 'platform.example.com/owner': 'observability' }));
   }
 }
 

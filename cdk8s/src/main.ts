@@ -1,15 +1,15 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { App, Chart } from 'cdk8s';
-import { TracebridgeChart } from './stack.ts';
-import { readValuesFile, ValuesError } from './values.ts';
+import { repoRoot } from './chart.ts';
+import { TracebridgeChart, ValuesError } from './stack.ts';
 
 /**
  * The cdk8s app: `node cdk8s/src/main.ts --values <file> [--values <file2>] [--release tracebridge]
- * [--namespace tracebridge] --out cdk8s/dist`. Values are the chart's defaults merged with the
- * files (Helm's rule), checked like the chart checks them (exit 2 with the reasons otherwise).
+ * [--namespace tracebridge] --out cdk8s/dist`. helm renders the chart with the files (exit 2
+ * with helm's reasons when it refuses them).
  *
  * It writes two files: <out>/tracebridge.k8s.yaml, everything to `kubectl apply --server-side`,
  * and <out>/generated-secrets.k8s.yaml, the generated passwords (PostgreSQL, Grafana admin), to
@@ -19,7 +19,6 @@ import { readValuesFile, ValuesError } from './values.ts';
 
 export const MAIN_CHART = 'tracebridge';
 export const SECRETS_CHART = 'generated-secrets';
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface SynthOptions {
   valuesFiles?: readonly string[];
@@ -27,7 +26,6 @@ export interface SynthOptions {
   namespace?: string;
   /** Write <chart>.k8s.yaml files here (stale ones removed first); omit to only build. */
   outdir?: string;
-  generatePassword?: () => string;
 }
 
 export interface SynthResult {
@@ -41,15 +39,13 @@ export interface SynthResult {
 }
 
 export function synthesize(options: SynthOptions = {}): SynthResult {
-  const values = (options.valuesFiles ?? []).map(readValuesFile);
   const app = new App({ outdir: options.outdir ?? join(repoRoot, 'cdk8s/dist') });
   const secrets = new Chart(app, SECRETS_CHART, { disableResourceNameHashes: true });
   const main = new TracebridgeChart(app, MAIN_CHART, {
-    values,
+    valuesFiles: options.valuesFiles,
     release: options.release ?? 'tracebridge',
     namespace: options.namespace ?? 'tracebridge',
     secretsScope: secrets,
-    generatePassword: options.generatePassword,
   });
   const files: string[] = [];
   if (options.outdir) {
@@ -57,7 +53,7 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
     for (const f of readdirSync(options.outdir)) if (f.endsWith('.k8s.yaml')) rmSync(join(options.outdir, f));
     app.synth();
     const secretsFile = join(options.outdir, `${SECRETS_CHART}.k8s.yaml`);
-    if (secrets.node.findAll().every((c) => c === secrets)) rmSync(secretsFile, { force: true });
+    if (main.stack.generatedSecrets.length === 0) rmSync(secretsFile, { force: true });
     else files.push(secretsFile);
     files.unshift(join(options.outdir, `${MAIN_CHART}.k8s.yaml`));
   }
@@ -91,21 +87,20 @@ function cli(argv: string[]): number {
   }
   try {
     const { main, secrets, files } = synthesize({ valuesFiles: args.values, release: args.release, namespace: args.namespace, outdir: args.out });
-    const count = (chart: Chart) => Object.keys(chart.toJson()).length;
+    const count = (chart: Chart) => chart.toJson().length;
     const show = (f: string) => relative(process.cwd(), f) || f;
     process.stdout.write(`cdk8s: ${show(files[0] ?? '')}: ${count(main)} objects (kubectl apply --server-side)\n`);
-    if (files[1]) process.stdout.write(`cdk8s: ${show(files[1])}: ${count(secrets)} generated Secrets (created only when absent)\n`);
+    const generated = count(secrets);
+    if (files[1]) process.stdout.write(`cdk8s: ${show(files[1])}: ${generated} generated Secret${generated === 1 ? '' : 's'} (created only when absent)\n`);
     return 0;
   } catch (error) {
     if (error instanceof ValuesError) {
-      process.stderr.write(`cdk8s: invalid values (${args.values.join(', ') || 'chart defaults'}):\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stderr.write(`cdk8s: helm refused the values (${args.values.join(', ') || 'chart defaults'}):\n${error.message}\n`);
       return 2;
     }
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
-      process.stderr.write(`cdk8s: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    // No helm, or it could not run: the message says which binary.
+    process.stderr.write(`cdk8s: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
   }
 }
 

@@ -1,89 +1,195 @@
-import { Chart } from 'cdk8s';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiObject, Chart, Helm, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Api } from './api.ts';
-import { Collector } from './collector.ts';
-import { Grafana } from './grafana.ts';
-import { Jaeger } from './jaeger.ts';
-import { fullname, type StackContext } from './names.ts';
-import { NetworkPolicies } from './network-policies.ts';
-import { Postgresql } from './postgresql.ts';
-import { Prometheus } from './prometheus.ts';
-import { chartInfo, resolveValues, ValuesError, type TracebridgeValues, type ValuesInput } from './values.ts';
+import { stringify } from 'yaml';
+import { chartDir, helmBinary } from './chart.ts';
+import type { TracebridgeValues } from './values.generated.ts';
+
+/** Any part of the values, at any depth; a null deletes a default, as in a Helm values file. */
+export type DeepPartial<T> = T extends readonly (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
+export type ValuesInput = DeepPartial<TracebridgeValues>;
+
+/**
+ * The annotation the chart puts on Secrets holding a password it generates at install (kept
+ * across upgrades with `lookup`, which a client-side render cannot do): those are created only
+ * when absent, never applied over a live one.
+ */
+export const GENERATED_PASSWORD_ANNOTATION = 'tracebridge/generated-password';
+
+/** helm refused to render: the values break the schema or a rule of templates/validate.yaml. */
+export class ValuesError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValuesError';
+  }
+}
 
 export interface TracebridgeStackProps {
   /**
-   * The chart's values: any part of them (the rest comes from charts/tracebridge/values.yaml),
-   * or several, merged in order like Helm's repeated --values; checked by values.schema.json and
-   * the chart's validate.yaml rules (ValuesError otherwise).
+   * The chart's values (the props type is generated from values.schema.json): any part of them,
+   * the rest being the chart's defaults, or several merged in order like repeated `--values`.
+   * helm checks them; a refusal throws a ValuesError with helm's message.
    */
   readonly values?: ValuesInput | readonly ValuesInput[];
-  /** Helm's release name: the objects' name prefix and app.kubernetes.io/instance. Default: tracebridge. */
+  /** Values files, given to helm before `values` (the CLI's --values). */
+  readonly valuesFiles?: readonly string[];
+  /** The release name: the objects' name prefix and app.kubernetes.io/instance. Default: tracebridge. */
   readonly release?: string;
   /** The namespace of every object. Default: the enclosing Chart's namespace, else "default". */
   readonly namespace?: string;
   /**
-   * Where the generated password Secrets (PostgreSQL, Grafana admin) go. Default: the stack.
-   * Give a Chart of their own to create them once and never re-apply them (see main.ts).
+   * Where the Secrets with generated passwords (PostgreSQL, Grafana admin) go. Default: the
+   * stack. Give them a Chart of their own to create once and never re-apply (see main.ts).
    */
   readonly secretsScope?: Construct;
-  /** Generates those passwords; default: 32 random alphanumerics. */
-  readonly generatePassword?: () => string;
+  /** The helm binary. Default: HELM_BIN, else the pinned one from collector/build-tools.sh. */
+  readonly helmExecutable?: string;
 }
 
-/** Helm's rule for release names. */
-const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A Secret key a workload of the stack reads. */
+export interface SecretKeyReference {
+  readonly name: string;
+  readonly key: string;
+}
+
+type Json = Record<string, unknown>;
+type PodSpec = { containers?: Json[]; initContainers?: Json[] };
+
+const MANAGED_BY = 'app.kubernetes.io/managed-by';
+const isGenerated = (o: ApiObject) =>
+  o.kind === 'Secret' && (o.metadata.toJson() as { annotations?: Record<string, string> }).annotations?.[GENERATED_PASSWORD_ANNOTATION] === 'true';
+const COMPONENT = 'app.kubernetes.io/component';
 
 /**
- * The whole tracebridge stack, the same objects as `helm template <release> charts/tracebridge`
- * with the same values: the API (migrations in an init container), PostgreSQL or an external
- * database, the collector with its destinations, Jaeger, Prometheus, Grafana and, when enabled,
- * NetworkPolicies. Everything but the `helm test` hook, which is Helm's own.
+ * The tracebridge stack: the objects of charts/tracebridge, rendered by helm (cdk8s' Helm
+ * construct runs `helm template --skip-tests`; the `helm test` hook is Helm's own). They are
+ * ordinary cdk8s ApiObjects: patch them after synthesis with `apiObject(...).addJsonPatch(...)`.
  */
 export class TracebridgeStack extends Construct {
-  readonly values: TracebridgeValues;
-  readonly context: StackContext;
-  /** The prefix of every object's name (the chart's tracebridge.fullname). */
-  readonly fullname: string;
+  readonly release: string;
+  readonly namespace: string;
+  /** The Helm construct holding the objects (all but the generated Secrets when secretsScope is given). */
+  readonly helm: Helm;
+  /** The Secrets with generated passwords, wherever they went. */
+  readonly generatedSecrets: readonly ApiObject[];
+  /** Every object, in helm's order, the generated Secrets included. */
+  readonly apiObjects: readonly ApiObject[];
   /** Where other workloads send OTLP/gRPC: the collector's Service, fully qualified. */
   readonly otlpGrpcEndpoint: string;
-  readonly api: Api;
-  readonly collector: Collector;
-  readonly postgresql?: Postgresql;
-  readonly jaeger?: Jaeger;
-  readonly prometheus?: Prometheus;
-  readonly grafana?: Grafana;
-  readonly networkPolicies?: NetworkPolicies;
+  /** Where other workloads send OTLP/HTTP (the base URL; exporters append /v1/traces, ...). */
+  readonly otlpHttpEndpoint: string;
 
   constructor(scope: Construct, id: string, props: TracebridgeStackProps = {}) {
     super(scope, id);
-    const release = props.release ?? 'tracebridge';
-    if (release.length > 53 || !RELEASE_NAME.test(release)) {
-      throw new ValuesError([`release name ${JSON.stringify(release)}: at most 53 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`]);
-    }
-    const inputs: readonly ValuesInput[] = Array.isArray(props.values) ? props.values : [props.values ?? {}];
-    this.values = resolveValues(...inputs);
-    const namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
-    const context: StackContext = { values: this.values, release, namespace, chart: chartInfo() };
-    this.context = context;
-    this.fullname = fullname(context);
-    this.otlpGrpcEndpoint = `http://${this.fullname}-collector.${namespace}.svc:4317`;
-    const secrets = { context, secretsScope: props.secretsScope, generatePassword: props.generatePassword };
-    const v = this.values;
+    this.release = props.release ?? 'tracebridge';
+    this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
 
-    if (v.postgresql.enabled) this.postgresql = new Postgresql(this, 'PostgreSQL', secrets);
-    this.api = new Api(this, 'Api', { context });
-    this.collector = new Collector(this, 'Collector', { context });
-    if (v.jaeger.enabled) this.jaeger = new Jaeger(this, 'Jaeger', { context });
-    if (v.prometheus.enabled) this.prometheus = new Prometheus(this, 'Prometheus', { context });
-    if (v.grafana.enabled) this.grafana = new Grafana(this, 'Grafana', secrets);
-    if (v.networkPolicy.enabled) this.networkPolicies = new NetworkPolicies(this, 'NetworkPolicies', { context });
+    const inputs: readonly ValuesInput[] = props.values === undefined ? [] : Array.isArray(props.values) ? props.values : [props.values];
+    const helmExecutable = props.helmExecutable ?? helmBinary();
+    const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-values-'));
+    try {
+      const files = [...(props.valuesFiles ?? [])];
+      inputs.forEach((input, i) => {
+        const file = join(dir, `values-${i}.yaml`);
+        writeFileSync(file, stringify(input));
+        files.push(file);
+      });
+      // cdk8s' Helm keeps helm's output (the generated passwords included) in a directory it
+      // makes under os.tmpdir() and never removes: point that at ours, removed below.
+      const tmp = process.env.TMPDIR;
+      process.env.TMPDIR = dir;
+      try {
+        this.helm = new Helm(this, 'Chart', {
+          chart: chartDir,
+          releaseName: this.release,
+          namespace: this.namespace,
+          helmExecutable,
+          helmFlags: ['--skip-tests', ...files.flatMap((f) => ['--values', f])],
+        });
+      } finally {
+        if (tmp === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = tmp;
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message.startsWith('unable to execute')) throw error;
+      // helm's log lines (level=INFO about the chart's symlinks, level=ERROR repeating the error)
+      // and its --debug hint aside.
+      const lines = message.split('\n').filter((line) => line.trim() && !line.startsWith('level=') && !line.startsWith('Use --debug flag'));
+      throw new ValuesError(lines.join('\n'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const objects = this.helm.apiObjects.map((o) => this.relabel(o));
+    const generated = new Set(objects.filter((o) => isGenerated(o)));
+    const secretsScope = props.secretsScope;
+    this.apiObjects = objects.map((o) => {
+      if (!generated.has(o) || !secretsScope) return o;
+      this.helm.node.tryRemoveChild(o.node.id);
+      return new ApiObject(secretsScope, `${this.node.id}-${o.node.id}`, o.toJson() as ConstructorParameters<typeof ApiObject>[2]);
+    });
+    this.generatedSecrets = this.apiObjects.filter((o) => isGenerated(o));
+
+    const collector = this.service('collector');
+    this.otlpGrpcEndpoint = `http://${collector.host}:${collector.port('otlp-grpc')}`;
+    this.otlpHttpEndpoint = `http://${collector.host}:${collector.port('otlp-http')}`;
+  }
+
+  /** The chart's `managed-by: Helm` (its .Release.Service) says cdk8s here, as kubectl applies these. */
+  private relabel(o: ApiObject): ApiObject {
+    o.metadata.addLabel(MANAGED_BY, 'cdk8s');
+    const template = (o.toJson() as { spec?: { template?: { metadata?: { labels?: Json } } } }).spec?.template;
+    if (template?.metadata?.labels?.[MANAGED_BY] !== undefined) o.addJsonPatch(JsonPatch.replace(`/spec/template/metadata/labels/${MANAGED_BY.replace('/', '~1')}`, 'cdk8s'));
+    return o;
+  }
+
+  /** The object of this kind for a component (its app.kubernetes.io/component label), to patch. */
+  apiObject(kind: string, component: string): ApiObject {
+    const found = this.apiObjects.filter((o) => o.kind === kind && o.metadata.getLabel(COMPONENT) === component);
+    const [only] = found;
+    if (!only || found.length > 1) {
+      const all = this.apiObjects.map((o) => `${o.kind}/${o.metadata.getLabel(COMPONENT) ?? '?'}`).join(', ');
+      throw new Error(`${found.length === 0 ? 'no' : 'more than one'} ${kind} for component ${component} in this stack (${all})`);
+    }
+    return only;
+  }
+
+  /** A component's Service: its name, in-cluster host name and named ports. */
+  service(component: string): { name: string; host: string; port: (name: string) => number } {
+    const service = this.apiObject('Service', component);
+    const name = service.name;
+    const ports = ((service.toJson() as { spec: { ports?: { name?: string; port: number }[] } }).spec.ports ?? []);
+    return {
+      name,
+      host: `${name}.${this.namespace}.svc`,
+      port: (portName) => {
+        const port = ports.find((p) => p.name === portName);
+        if (!port) throw new Error(`Service ${name} has no port ${portName} (${ports.map((p) => p.name).join(', ')})`);
+        return port.port;
+      },
+    };
+  }
+
+  /** Every Secret key the stack's pods read (env secretKeyRefs), generated or expected to exist. */
+  get secretKeysRead(): SecretKeyReference[] {
+    const seen = new Map<string, SecretKeyReference>();
+    for (const o of this.apiObjects) {
+      const spec = (o.toJson() as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec;
+      for (const container of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
+        for (const env of (container.env ?? []) as { valueFrom?: { secretKeyRef?: SecretKeyReference } }[]) {
+          const ref = env.valueFrom?.secretKeyRef;
+          if (ref) seen.set(`${ref.name}/${ref.key}`, { name: ref.name, key: ref.key });
+        }
+      }
+    }
+    return [...seen.values()];
   }
 }
 
-/**
- * A cdk8s Chart holding one TracebridgeStack, with stable names (no hash suffixes: the names
- * are the stack's, equal to the Helm chart's for the same release).
- */
+/** A cdk8s Chart holding one TracebridgeStack. */
 export class TracebridgeChart extends Chart {
   readonly stack: TracebridgeStack;
 

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { resolveValues } from '../../cdk8s/src/values.ts';
+import { chartDefaults } from '../../cdk8s/src/chart.ts';
 import { createDb } from '../../api/src/db/knex.ts';
 import { migrateLatest } from '../../api/src/db/migrations/index.ts';
 import { startCollector, startJaeger, type Collector, type Jaeger } from '../support/backends.ts';
@@ -26,7 +26,7 @@ export const POOL_MAX = 10;
  * The Node.js flags the chart gives the API pod (api.nodeOptions): they fix V8's young
  * generation, which otherwise depends on the memory of the machine or container it starts on.
  */
-export const API_NODE_OPTIONS: string = resolveValues().api.nodeOptions;
+export const API_NODE_OPTIONS: string = chartDefaults().api?.nodeOptions ?? '';
 
 export interface BenchRecord {
   /** Which figure (1-7) of the issue the record belongs to. */

@@ -182,33 +182,103 @@ describe('destinations', () => {
   });
 });
 
-describe('impossible values fail with a hint', () => {
-  const cases: [string, Record<string, string>, RegExp][] = [
-    ['no destination', { 'destinations.jaeger.enabled': 'false' }, /no destination enabled: set destinations\.<jaeger/],
-    ['Datadog without a key', { 'destinations.datadog.enabled': 'true' }, /destinations\.datadog needs an API key reference: kubectl create secret/],
+/**
+ * Every refusal, with what helm prints. The schema (values.schema.json) prints each failed rule
+ * as the key to change and what it must be, all at once; the rules it cannot say that way are
+ * in templates/validate.yaml, which fails with a sentence.
+ */
+describe('impossible values fail naming the fix', () => {
+  const GRAFANA_CLOUD = { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp' };
+  const schema: [string, Record<string, string>, string[]][] = [
+    [
+      'no destination',
+      { 'destinations.jaeger.enabled': 'false' },
+      [
+        "- at '/destinations': 'anyOf' failed",
+        "  - at '/destinations/jaeger/enabled': value must be true",
+        "  - at '/destinations/grafanaCloud/enabled': value must be true",
+        "  - at '/destinations/datadog/enabled': value must be true",
+        "  - at '/destinations/otlp/enabled': value must be true",
+        "  - at '/destinations/debug/enabled': value must be true",
+      ],
+    ],
+    ['Jaeger destination without a Jaeger', { 'jaeger.enabled': 'false' }, ["- at '/jaeger/enabled': value must be true", "- at '/destinations/jaeger/endpoint': minLength: got 0, want 1"]],
+    ['Grafana Cloud without an endpoint', { ...GRAFANA_CLOUD, 'destinations.grafanaCloud.endpoint': '', 'destinations.grafanaCloud.existingSecret': 'gc' }, ["- at '/destinations/grafanaCloud/endpoint': '' does not match pattern '^https://.+/otlp/?$'"]],
     [
       'Grafana Cloud with a gRPC endpoint',
-      { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'otlp-gateway-prod-eu-west-2.grafana.net:4317', 'destinations.grafanaCloud.existingSecret': 'gc' },
-      /speaks OTLP\/HTTP over TLS; use the https:\/\/ URL ending in \/otlp/,
+      { ...GRAFANA_CLOUD, 'destinations.grafanaCloud.endpoint': 'otlp-gateway-prod-eu-west-2.grafana.net:4317', 'destinations.grafanaCloud.existingSecret': 'gc' },
+      ["- at '/destinations/grafanaCloud/endpoint': 'otlp-gateway-prod-eu-west-2.grafana.net:4317' does not match pattern '^https://.+/otlp/?$'"],
     ],
     [
       'Grafana Cloud with a /v1/traces path',
-      { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/traces', 'destinations.grafanaCloud.existingSecret': 'gc' },
-      /the exporter appends \/v1\/traces/,
+      { ...GRAFANA_CLOUD, 'destinations.grafanaCloud.endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/traces', 'destinations.grafanaCloud.existingSecret': 'gc' },
+      ["- at '/destinations/grafanaCloud/endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp/v1/traces' does not match pattern '^https://.+/otlp/?$'"],
     ],
     [
       'Grafana Cloud without credentials',
-      { 'destinations.grafanaCloud.enabled': 'true', 'destinations.grafanaCloud.endpoint': 'https://otlp-gateway-prod-eu-west-2.grafana.net/otlp' },
-      /destinations\.grafanaCloud needs credentials/,
+      GRAFANA_CLOUD,
+      [
+        "- at '/destinations/grafanaCloud/existingSecret': minLength: got 0, want 1",
+        "- at '/destinationCredentials/create': value must be true",
+        "- at '/destinationCredentials/grafanaCloud/instanceId': minLength: got 0, want 1",
+        "- at '/destinationCredentials/grafanaCloud/apiToken': minLength: got 0, want 1",
+      ],
     ],
-    ['OTLP/HTTP with a host:port', { 'destinations.otlp.enabled': 'true', 'destinations.otlp.protocol': 'http', 'destinations.otlp.endpoint': 'tempo:4318' }, /protocol http needs a URL/],
-    ['Jaeger destination without a Jaeger', { 'jaeger.enabled': 'false' }, /set jaeger\.enabled=true for the in-cluster one, or destinations\.jaeger\.endpoint/],
-    ['external database without a host', { 'postgresql.enabled': 'false' }, /needs externalDatabase\.host/],
-    ['external database without a password Secret', { 'postgresql.enabled': 'false', 'externalDatabase.host': 'db' }, /externalDatabase\.existingSecret is required: kubectl create secret/],
-    ['Grafana without Prometheus', { 'prometheus.enabled': 'false' }, /grafana\.enabled=true needs prometheus\.enabled=true/],
+    [
+      'Grafana Cloud with half the chart-created credentials',
+      { ...GRAFANA_CLOUD, 'destinationCredentials.create': 'true', 'destinationCredentials.grafanaCloud.instanceId': '0', 'destinationCredentials.grafanaCloud.apiToken': 't' },
+      ["- at '/destinations/grafanaCloud/existingSecret': minLength: got 0, want 1", "- at '/destinationCredentials/grafanaCloud/instanceId': minimum: got 0, want 1"],
+    ],
+    [
+      'Datadog without a key',
+      { 'destinations.datadog.enabled': 'true' },
+      ["- at '/destinations/datadog/existingSecret': minLength: got 0, want 1", "- at '/destinationCredentials/create': value must be true", "- at '/destinationCredentials/datadog/apiKey': minLength: got 0, want 1"],
+    ],
+    ['OTLP without an endpoint', { 'destinations.otlp.enabled': 'true' }, ["- at '/destinations/otlp/endpoint': minLength: got 0, want 1"]],
+    [
+      'OTLP/HTTP with a host:port',
+      { 'destinations.otlp.enabled': 'true', 'destinations.otlp.protocol': 'http', 'destinations.otlp.endpoint': 'tempo:4318' },
+      ["- at '/destinations/otlp/endpoint': 'tempo:4318' does not match pattern '^https?://'", "- at '/destinations/otlp/protocol': value must be 'grpc'"],
+    ],
+    ...(['grafanaCloud', 'datadog', 'otlp'] as const).map((name): [string, Record<string, string>, string[]] => {
+      const [key, value] = ({ grafanaCloud: ['apiToken', 't'], datadog: ['apiKey', 'k'], otlp: ['authorization', 'Bearer x'] } as const)[name];
+      return [
+        `${name}: both existingSecret and chart-created credentials`,
+        { ...(name === 'grafanaCloud' ? GRAFANA_CLOUD : { 'destinations.otlp.endpoint': 'tempo:4317' }), [`destinations.${name}.enabled`]: 'true', [`destinations.${name}.existingSecret`]: 's', 'destinationCredentials.create': 'true', [`destinationCredentials.${name}.${key}`]: value },
+        [`- at '/destinations/${name}/existingSecret': maxLength: got 1, want 0`, `- at '/destinationCredentials/${name}/${key}': maxLength: got ${value.length}, want 0`],
+      ];
+    }),
+    ['external database without a host or password Secret', { 'postgresql.enabled': 'false' }, ["- at '/externalDatabase/host': minLength: got 0, want 1", "- at '/externalDatabase/existingSecret': minLength: got 0, want 1"]],
+    ['external database without a password Secret', { 'postgresql.enabled': 'false', 'externalDatabase.host': 'db' }, ["- at '/externalDatabase/existingSecret': minLength: got 0, want 1"]],
+    ['Grafana without Prometheus', { 'prometheus.enabled': 'false' }, ["- at '/prometheus/enabled': value must be true", "- at '/grafana/enabled': value must be false"]],
   ];
-  it.each(cases)('%s', async (_name, set, message) => {
-    expect(await renderError({ set })).toMatch(message);
+  it.each(schema)('the schema: %s', async (_name, set, lines) => {
+    const error = await renderError({ set });
+    expect(error).toContain("Error: values don't meet the specifications of the schema(s) in the following chart(s):\ntracebridge:\n");
+    const printed = error.split('\n').map((line) => line.trim());
+    for (const line of lines) expect(printed, error).toContain(line.trim());
+  });
+
+  it('the schema reports every failed rule at once', async () => {
+    const error = await renderError({ set: { 'prometheus.enabled': 'false', 'postgresql.enabled': 'false', 'destinations.datadog.enabled': 'true' } });
+    for (const path of ['/prometheus/enabled', '/externalDatabase/host', '/destinations/datadog/existingSecret']) expect(error).toContain(`at '${path}'`);
+  });
+
+  const templates: [string, Record<string, string>, string][] = [
+    [
+      'Jaeger endpoint with a scheme',
+      { 'destinations.jaeger.endpoint': 'http://jaeger:4317' },
+      'destinations.jaeger.endpoint "http://jaeger:4317": give host:port of Jaeger\'s OTLP/gRPC receiver, without a scheme (e.g. jaeger-collector.observability:4317)',
+    ],
+    [
+      'OTLP/gRPC with an HTTP path',
+      { 'destinations.otlp.enabled': 'true', 'destinations.otlp.protocol': 'grpc', 'destinations.otlp.endpoint': 'https://tempo/v1/traces' },
+      'destinations.otlp.endpoint "https://tempo/v1/traces" looks like an OTLP/HTTP path: set destinations.otlp.protocol=http and give the base URL',
+    ],
+    ['autoscaling max below min', { 'api.autoscaling.enabled': 'true', 'api.autoscaling.minReplicas': '3', 'api.autoscaling.maxReplicas': '2' }, 'api.autoscaling.maxReplicas must be at least api.autoscaling.minReplicas'],
+  ];
+  it.each(templates)('templates/validate.yaml: %s', async (_name, set, message) => {
+    expect(await renderError({ set })).toMatch(new RegExp(`Error: execution error at \\(tracebridge/templates/validate\\.yaml:\\d+:\\d+\\): ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 
   it('the schema refuses unknown keys and wrong types', async () => {

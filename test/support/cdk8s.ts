@@ -3,12 +3,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTwoFilesPatch } from 'diff';
-import { parse, stringify } from 'yaml';
 import { repoRoot } from '../../api/src/dev/processes.ts';
 import { exampleValues, NAMESPACE, parseManifest, RELEASE, type K8sObject } from './chart.ts';
 
-/** The cdk8s app run as `make synth` runs it, and the normalization that compares it with helm's. */
+/** The cdk8s app run as `make synth` runs it. */
 
 const run = promisify(execFile);
 
@@ -30,7 +28,8 @@ export interface SynthOptions {
   namespace?: string;
 }
 
-const strip = (objects: (K8sObject & { source?: string })[]): K8sObject[] =>
+/** parseManifest's `source` is helm's template path; cdk8s output has none. */
+export const withoutSource = (objects: (K8sObject & { source?: string })[]): K8sObject[] =>
   objects.map((o) => {
     const copy = { ...o };
     delete copy.source;
@@ -43,7 +42,7 @@ export async function synth(options: SynthOptions = {}): Promise<Synth> {
   const args = ['cdk8s/src/main.ts', '--release', options.release ?? RELEASE, '--namespace', options.namespace ?? NAMESPACE, '--out', dir];
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
   const { stdout } = await run(process.execPath, args, { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
-  const read = (file: string) => (existsSync(join(dir, file)) ? strip(parseManifest(readFileSync(join(dir, file), 'utf8'))) : []);
+  const read = (file: string) => (existsSync(join(dir, file)) ? withoutSource(parseManifest(readFileSync(join(dir, file), 'utf8'))) : []);
   return { dir, stdout, objects: read(MAIN_FILE), secrets: read(SECRETS_FILE) };
 }
 
@@ -61,104 +60,4 @@ export async function synthError(options: SynthOptions): Promise<{ code: number;
   throw new Error(`cdk8s synth succeeded with ${JSON.stringify(options)}`);
 }
 
-// ---- parity normalization -------------------------------------------------------------------
-
-export const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-
-/** Objects that are Helm's alone: `helm test` hooks. */
-export const isHelmHook = (o: K8sObject) => Boolean(o.metadata.annotations?.['helm.sh/hook']);
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Mappings with sorted keys, all the way down; list order is kept (it means something). */
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isMapping(value)) return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((k) => [k, sortKeys(value[k])]),
-  );
-}
-
-/** A ConfigMap value that is YAML or JSON is compared as what it says, not how it is written. */
-function parsedConfig(text: string): unknown {
-  try {
-    const parsed = parse(text) as unknown;
-    return isMapping(parsed) || Array.isArray(parsed) ? parsed : text;
-  } catch {
-    return text;
-  }
-}
-
-const MANAGED_BY = { helm: 'Helm', cdk8s: 'cdk8s' } as const;
-
-/**
- * What the two tools may legitimately write differently, and nothing else:
- * - labels: helm.sh/chart is dropped; app.kubernetes.io/managed-by (Helm / cdk8s, checked) becomes <tool>;
- * - the helm.sh/resource-policy annotation (Helm's own instruction; cdk8s gets the same effect
- *   by creating generated Secrets only when absent) is dropped;
- * - checksum/* annotations: each tool hashes its own rendering; a 64-hex value becomes <sha256>;
- * - Secret data: values become <redacted> (generated passwords differ every run), keys stay;
- * - ConfigMap data in YAML or JSON is compared parsed (formatting, comments, key order);
- * - key order everywhere. Object order is handled by comparing per kind/namespace/name.
- */
-export function normalize(object: K8sObject, tool: keyof typeof MANAGED_BY): K8sObject {
-  const walk = (value: unknown, parentKey: string): unknown => {
-    if (Array.isArray(value)) return value.map((v) => walk(v, ''));
-    if (!isMapping(value)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (parentKey === 'labels' && k === 'helm.sh/chart') continue;
-      if (parentKey === 'annotations' && k === 'helm.sh/resource-policy') continue;
-      if (parentKey === 'labels' && k === 'app.kubernetes.io/managed-by' && v === MANAGED_BY[tool]) out[k] = '<tool>';
-      else if (parentKey === 'annotations' && k.startsWith('checksum/') && typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)) out[k] = '<sha256>';
-      else out[k] = walk(v, k);
-    }
-    if (parentKey === 'metadata' && isMapping(out.annotations) && Object.keys(out.annotations).length === 0) delete out.annotations;
-    return out;
-  };
-  const o = walk(object, '') as K8sObject;
-  if (o.kind === 'Secret') o.data = Object.fromEntries(Object.keys((o.data ?? {}) as Record<string, string>).map((k) => [k, '<redacted>']));
-  if (o.kind === 'ConfigMap' && isMapping(o.data)) o.data = Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, typeof v === 'string' ? parsedConfig(v) : v]));
-  return sortKeys(o) as K8sObject;
-}
-
-export interface Parity {
-  onlyHelm: string[];
-  onlyCdk8s: string[];
-  /** One readable diff per object that differs, headed by kind/name. */
-  diffs: string[];
-  compared: number;
-}
-
-/** Helm's objects (less its hooks) against cdk8s's, by kind/namespace/name, normalized. */
-export function compare(helmObjects: K8sObject[], cdk8sObjects: K8sObject[]): Parity {
-  // parseManifest's `source` (the template a helm object came from) is not part of the object.
-  const helm = new Map(strip(helmObjects.filter((o) => !isHelmHook(o))).map((o) => [key(o), normalize(o, 'helm')]));
-  const cdk8s = new Map(strip(cdk8sObjects).map((o) => [key(o), normalize(o, 'cdk8s')]));
-  const diffs: string[] = [];
-  let compared = 0;
-  for (const [k, h] of helm) {
-    const c = cdk8s.get(k);
-    if (!c) continue;
-    compared++;
-    const a = stringify(h, { lineWidth: 0 });
-    const b = stringify(c, { lineWidth: 0 });
-    if (a !== b) diffs.push(createTwoFilesPatch(`helm template: ${k}`, `cdk8s synth: ${k}`, a, b, undefined, undefined, { context: 3 }));
-  }
-  return {
-    onlyHelm: [...helm.keys()].filter((k) => !cdk8s.has(k)).sort(),
-    onlyCdk8s: [...cdk8s.keys()].filter((k) => !helm.has(k)).sort(),
-    diffs,
-    compared,
-  };
-}
-
-/** The failure message of a parity check: which objects are missing where, then each diff. */
-export function describeParity(p: Parity): string {
-  const parts: string[] = [];
-  if (p.onlyHelm.length) parts.push(`only in helm template: ${p.onlyHelm.join(', ')}`);
-  if (p.onlyCdk8s.length) parts.push(`only in cdk8s synth: ${p.onlyCdk8s.join(', ')}`);
-  return [...parts, ...p.diffs].join('\n');
-}
+export const objectKey = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
