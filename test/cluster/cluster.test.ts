@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostSnapshot, type HostSnapshot } from '../support/cluster-host.ts';
+import { freePort } from '../support/ports.ts';
 import {
   clusterEnv,
   eventually,
@@ -242,6 +243,12 @@ describe('the chart on the local cluster', () => {
     const targets = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
     expect(targets.data.activeTargets.filter((t) => t.health === 'up').map((t) => t.labels.job).sort()).toEqual(['otel-collector', 'tracebridge-api']);
   }, 300_000);
+
+  it('make demo-k8s, the target kind users run: the demo requests through port-forwards, then the trace tree from Jaeger', async () => {
+    const [apiPort, jaegerPort] = [await freePort(), await freePort()];
+    const demo = await make('demo-k8s', { RELEASE, NAMESPACE, API_URL: `http://127.0.0.1:${apiPort}`, JAEGER_URL: `http://127.0.0.1:${jaegerPort}` }, 180_000);
+    expect(demo.stdout).toMatch(/GET \/users\/:id\n\s+db\.query\.find\n\s+pg\.query/);
+  }, 240_000);
 
   it('NetworkPolicies: a pod without the allowed labels reaches neither PostgreSQL, the collector nor Jaeger; an API-labelled one reaches its peers', async () => {
     const targets = [`${await nameOf('service', 'postgresql')}:5432`, `${await nameOf('service', 'collector')}:4317`, `${await nameOf('service', 'jaeger')}:4317`];
