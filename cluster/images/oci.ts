@@ -102,11 +102,10 @@ export async function writeImageArchive(ref: string, config: RuntimeConfig, entr
     });
     const file = (path: string, data: Buffer): TarEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, data });
     const dir = (path: string): TarEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0 });
-    const blobs: TarEntry[] = [
-      file(blobPath(digestOf(configBlob)), configBlob),
-      file(blobPath(manifestDigest), manifestBlob),
-      { path: blobPath(layer.digest), type: 'file', mode: 0o644, uid: 0, gid: 0, source: layerFile, size: layer.size },
-    ].sort((a, b) => (a.path < b.path ? -1 : 1));
+    const layerEntry: TarEntry = { path: blobPath(layer.digest), type: 'file', mode: 0o644, uid: 0, gid: 0, source: layerFile, size: layer.size };
+    const blobs = [file(blobPath(digestOf(configBlob)), configBlob), file(blobPath(manifestDigest), manifestBlob), layerEntry].sort((a, b) =>
+      a.path < b.path ? -1 : 1,
+    );
     const layout: TarEntry[] = [dir('blobs'), dir('blobs/sha256'), ...blobs, file('index.json', index), file('oci-layout', json({ imageLayoutVersion: '1.0.0' }))];
     await pipeline(tarStream(layout), createWriteStream(partial));
     await rename(partial, out);
