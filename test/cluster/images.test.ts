@@ -121,7 +121,7 @@ describe('the archives', () => {
   it('an unknown image name is refused with the list of images', async () => {
     const error = await builder(['build', 'grafana']).then(
       () => '',
-      (e: { stderr: string }) => e.stderr,
+      (e: unknown) => (e as { stderr: string }).stderr,
     );
     expect(error).toContain(`unknown image "grafana"; the images are: ${NAMES.join(', ')}`);
   });
@@ -260,7 +260,7 @@ describe('api/image.json: one description that api/Dockerfile and the builder fo
     expect(copies).toEqual(image.copy);
   });
 
-  it('the built image has the same config, on the pinned Node at the base image’s entrypoint', async () => {
+  it('the built image has the same config, on the pinned Node at the base image’s entrypoint', () => {
     const config = images.api.config.config;
     expect(config).toMatchObject({ User: `${image.user.uid}:${image.user.gid}`, Entrypoint: image.base.entrypoint, Cmd: image.cmd, WorkingDir: image.workdir });
     for (const [key, value] of Object.entries(image.env)) expect(config.Env).toContain(`${key}=${value}`);
@@ -303,7 +303,7 @@ describe('the postgres and api images run as the chart runs them', () => {
   const mounts = () => ({ '/var/lib/postgresql': data, '/var/run/postgresql': 'emptyDir', '/tmp': 'emptyDir' });
   const start = () => runImage(rootfs, images.postgres.config.config, { env, args: ['postgres', '-p', String(port)], mounts: mounts() });
   const isReady = (proc: ManagedProcess) =>
-    execIn(proc, rootfs, ['pg_isready', '-h', '127.0.0.1', '-p', String(port), '-U', env.POSTGRES_USER, '-d', env.POSTGRES_DB], {
+    execIn(proc, ['pg_isready', '-h', '127.0.0.1', '-p', String(port), '-U', env.POSTGRES_USER, '-d', env.POSTGRES_DB], {
       env: images.postgres.config.config.Env,
       user: pgUser,
     });
@@ -355,7 +355,7 @@ describe('the postgres and api images run as the chart runs them', () => {
 
   it('pg_isready answers the chart’s probe: 0 accepting, 3 for bad arguments', async () => {
     expect(await isReady(server!)).toMatchObject({ code: 0, stdout: `127.0.0.1:${port} - accepting connections\n` });
-    const bad = await execIn(server!, rootfs, ['pg_isready', '--bogus'], { env: images.postgres.config.config.Env, user: pgUser });
+    const bad = await execIn(server!, ['pg_isready', '--bogus'], { env: images.postgres.config.config.Env, user: pgUser });
     expect(bad.code).toBe(3);
   });
 
@@ -399,7 +399,7 @@ describe('the postgres and api images run as the chart runs them', () => {
   }, 90_000);
 
   it('stopped (the image’s SIGINT), pg_isready says no response (2); restarted, it keeps the data and does not re-initialise', async () => {
-    process.kill(await containerPid(server!), images.postgres.config.config.StopSignal!);
+    process.kill(await containerPid(server!), images.postgres.config.config.StopSignal as NodeJS.Signals);
     expect(await server!.exited).toBe(0);
     const probe = runImage(rootfs, images.postgres.config.config, { command: ['pg_isready', '-h', '127.0.0.1', '-p', String(port)], mounts: mounts() });
     expect(await probe.exited).toBe(2);

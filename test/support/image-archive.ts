@@ -141,14 +141,17 @@ export async function containerPid(process: ManagedProcess): Promise<number> {
 /** Run a second process in the namespaces and root of a running one (kubectl exec). */
 export async function execIn(
   process: ManagedProcess,
-  rootfs: string,
   argv: string[],
   options: { env?: string[]; user: { uid: number; gid: number } },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const pid = await containerPid(process);
-  const args = ['--target', String(pid), '--mount', '--pid', `--root=${rootfs}`, `--wd=${rootfs}`, `--setuid=${options.user.uid}`, `--setgid=${options.user.gid}`];
+  // --root and --wd without a value: the target's own, as seen inside its mount namespace.
+  const args = ['--target', String(pid), '--mount', '--pid', '--root', '--wd', `--setuid=${options.user.uid}`, `--setgid=${options.user.gid}`];
   return run('/usr/bin/env', ['-i', ...(options.env ?? []), '/usr/bin/nsenter', ...args, ...argv]).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+    (error: unknown) => {
+      const { code, stdout, stderr } = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: code ?? -1, stdout: stdout ?? '', stderr: stderr ?? '' };
+    },
   );
 }
