@@ -399,7 +399,7 @@ describe('the postgres and api images run as the chart runs them', () => {
   }, 90_000);
 
   it('stopped (the image’s SIGINT), pg_isready says no response (2); restarted, it keeps the data and does not re-initialise', async () => {
-    process.kill(await containerPid(server!), images.postgres.config.config.StopSignal as NodeJS.Signals);
+    process.kill(await containerPid(server!), images.postgres.config.config.StopSignal);
     expect(await server!.exited).toBe(0);
     const probe = runImage(rootfs, images.postgres.config.config, { command: ['pg_isready', '-h', '127.0.0.1', '-p', String(port)], mounts: mounts() });
     expect(await probe.exited).toBe(2);
