@@ -462,6 +462,7 @@ describe('the other images run from their rootfs as their user', () => {
     const rootfs = await unpackRootfs(images.prometheus);
     const config = await mkdtemp(join(tmpdir(), 'tracebridge-prometheus-'));
     await writeFile(join(config, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n');
+    await chmod(config, 0o755); // a ConfigMap volume is world-readable
     const port = await freePort();
     const args = chartPod('Deployment', 'tracebridge-prometheus').containers[0]!.args!;
     const prometheus = runImage(rootfs, images.prometheus.config.config, {
