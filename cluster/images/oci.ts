@@ -70,8 +70,9 @@ export interface WrittenImage {
  * previous archive or none, never half of one.
  */
 export async function writeImageArchive(ref: string, config: RuntimeConfig, entries: readonly TarEntry[], out: string): Promise<WrittenImage> {
-  const layerFile = `${out}.layer.tmp`;
-  const partial = `${out}.tmp`;
+  // Per process: two builds at once never write the same temporary file; the last rename wins.
+  const layerFile = `${out}.${process.pid}.layer.tmp`;
+  const partial = `${out}.${process.pid}.tmp`;
   try {
     const layer = await writeLayer(entries, layerFile);
     const configBlob = json({
