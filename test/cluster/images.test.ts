@@ -502,14 +502,15 @@ describe('a real containerd imports the archives', () => {
     const bin = dirname((await run('bash', [join(repoRoot, 'collector/build-tools.sh'), 'containerd'])).stdout.trim());
     dir = await mkdtemp(join(tmpdir(), 'tracebridge-containerd-'));
     const socket = join(dir, 'containerd.sock');
-    // Nothing outside `dir`: no CRI (it wants CNI and the kubelet), no NRI socket in /var/run.
+    // Nothing outside `dir`: no CRI (it wants CNI and the kubelet), no NRI socket in /var/run, no
+    // /opt/containerd (the opt plugin creates it).
     await writeFile(
       join(dir, 'config.toml'),
       [
         'version = 3',
         `root = "${dir}/root"`,
         `state = "${dir}/state"`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", "io.containerd.nri.v1.nri"]',
+        'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", "io.containerd.nri.v1.nri", "io.containerd.internal.v1.opt"]',
         '[grpc]',
         `  address = "${socket}"`,
         '[ttrpc]',
