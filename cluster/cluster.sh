@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A single-node Kubernetes of local processes, no Docker and no registry:
 #
-#   cluster/cluster.sh up|down|status|kubeconfig      (make cluster-up, cluster-down, ...)
+#   cluster/cluster.sh up|down|status|kubeconfig|images   (make cluster-up, cluster-down, ...)
 #
 # containerd + runc, etcd (TLS, loopback), kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy (iptables), kube-router (NetworkPolicy firewall only),
@@ -51,7 +51,18 @@ resolve_tools() {
   CTR=$CONTAINERD_BIN_DIR/ctr
 }
 
-image_ref() { node "$HERE/images/build.ts" ref "$1"; }
+image_ref() { node "$HERE/images/build.ts" refs "$1" | cut -d= -f2-; }
+
+# import_images [NAME...]: builds the images' OCI archives (cluster/images) and imports them
+# into the cluster's containerd; every image when no name is given.
+import_images() {
+  [[ -S $CONTAINERD_SOCKET ]] || die "the local cluster's containerd is not running (no socket $CONTAINERD_SOCKET): run make cluster-up first"
+  local archive
+  for archive in $(node "$HERE/images/build.ts" build "$@"); do
+    "$CTR" --address "$CONTAINERD_SOCKET" --namespace k8s.io images import "$archive" >/dev/null
+    say "imported $(basename "$archive" .tar)"
+  done
+}
 
 kubectl_admin() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
@@ -99,7 +110,7 @@ start_components() {
   supervise containerd "$CONTAINERD_BIN_DIR/containerd" --config "$ETC_DIR/containerd.toml"
   wait_for containerd 30 "$CTR" --address "$CONTAINERD_SOCKET" version
   say "importing the cluster's own images (pause, coredns, local-path-provisioner, busybox)"
-  node "$HERE/images/build.ts" import --address "$CONTAINERD_SOCKET" pause coredns local-path-provisioner busybox >&2
+  import_images pause coredns local-path-provisioner busybox
 
   supervise etcd "$ETCD_BIN" --name "$CLUSTER_NAME" --data-dir "$DATA_DIR/etcd" \
     --listen-client-urls "https://127.0.0.1:$ETCD_CLIENT_PORT" --advertise-client-urls "https://127.0.0.1:$ETCD_CLIENT_PORT" \
@@ -237,10 +248,18 @@ status() {
   fi
 }
 
+images() {
+  [[ $(id -u) -eq 0 ]] || die "needs root (the cluster's containerd socket)"
+  resolve_tools
+  import_images
+  node "$HERE/images/build.ts" refs | sed 's/^[^=]*=/  /'
+}
+
 case ${1:-} in
   up) up ;;
+  images) images ;;
   down) down ;;
   status) status ;;
   kubeconfig) echo "$ADMIN_KUBECONFIG" ;;
-  *) die "usage: $0 up|down|status|kubeconfig" ;;
+  *) die "usage: $0 up|down|status|kubeconfig|images" ;;
 esac

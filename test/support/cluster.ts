@@ -146,5 +146,5 @@ export const localClusterValues = join(repoRoot, 'charts/tracebridge/examples/lo
 
 /** The reference `make cluster-images` gives an image (cluster/images is its one source). */
 export function imageRef(name: string): string {
-  return execFileSyncText('node', ['cluster/images/build.ts', 'ref', name]).trim();
+  return execFileSyncText('node', ['cluster/images/build.ts', 'refs', name]).trim().split('=')[1]!;
 }
