@@ -202,7 +202,8 @@ up() {
   need_host_packages
   resolve_tools
   if healthy; then
-    say "already running"
+    say "already running; applying the add-ons"
+    install_addons
   else
     say "cleaning up what an earlier cluster left"
     down_quietly

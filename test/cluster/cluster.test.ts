@@ -151,6 +151,8 @@ beforeAll(async () => {
   const up = await run('bash', ['cluster/cluster.sh', 'up'], {}, 1_800_000);
   expect(up.stdout).toContain(`export KUBECONFIG=${env.ADMIN_KUBECONFIG}`);
   during = await hostSnapshot(env);
+  // The cluster keeps its state between runs: namespaces of an earlier run go first.
+  await kubectl(['delete', 'namespace', NAMESPACE, CDK8S_NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=3m'], 200_000);
   await make('cluster-images', {}, 1_800_000);
 }, 3_600_000);
 

@@ -38,7 +38,7 @@ function productionDependencies(): string {
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   for (const file of LOCK_FILES) copyFileSync(join(repoRoot, file), join(stage, file));
-  execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: stage, stdio: ['ignore', process.stderr, 'inherit'] });
   writeFileSync(stampFile, stamp);
   return stage;
 }
