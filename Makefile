@@ -146,8 +146,9 @@ chart-golden: $(DEPS) ## Re-render examples/*/rendered/ after a deliberate chart
 	HELM_BIN=$(HELM) node test/support/chart.ts update-golden
 
 .PHONY: chart-docs
-chart-docs: $(DEPS) ## Regenerate the values table of charts/tracebridge/README.md from values.schema.json
+chart-docs: $(DEPS) ## Regenerate what derives from values.schema.json: the chart README's values table and the cdk8s props type
 	node test/support/chart-docs.ts
+	node cdk8s/src/values-type.ts
 
 # The example (or any values file) synth and deploy use.
 VALUES ?= charts/tracebridge/examples/kind/values.yaml
