@@ -85,10 +85,11 @@ down: ## Stop the stack started by make up
 demo: ## Drive the seed's requests through the running stack, then show the trace in Jaeger
 	@set -e; api=$(API_URL); \
 	curl -fsS $$api/ && echo; \
-	curl -fsS -X POST $$api/users -H 'Content-Type: application/json' -d "{\"name\":\"Dana\",\"email\":\"dana-$$RANDOM@example.com\",\"age\":30}" && echo; \
+	user=$$(curl -fsS -X POST $$api/users -H 'Content-Type: application/json' -d "{\"name\":\"Dana\",\"email\":\"dana-$$RANDOM@example.com\",\"age\":30}"); echo "$$user"; \
+	id=$$(sed -E 's/.*"id":([0-9]+).*/\1/' <<<"$$user"); \
 	curl -fsS "$$api/users?limit=10&offset=0" >/dev/null; \
-	curl -fsS $$api/users/1 && echo; \
-	curl -fsS -X POST $$api/posts -H 'Content-Type: application/json' -d '{"title":"My First Post","content":"Hello, World!","author_id":1}' && echo; \
+	curl -fsS $$api/users/$$id && echo; \
+	curl -fsS -X POST $$api/posts -H 'Content-Type: application/json' -d "{\"title\":\"My First Post\",\"content\":\"Hello, World!\",\"author_id\":$$id}" && echo; \
 	curl -fsS $$api/posts >/dev/null; \
 	curl -fsS "$$api/posts?eager=true" >/dev/null; \
 	curl -fsS $$api/posts/1 >/dev/null; \

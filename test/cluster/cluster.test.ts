@@ -77,7 +77,8 @@ function outline(spans: JaegerSpan[]): string {
     lines.push(`${'  '.repeat(depth)}${span.operationName.replace(/^pg\.query:(\w+).*/, 'pg.query:$1')}`);
     spans.filter((s) => parent(s) === span.spanID).forEach((child) => walk(child, depth + 1));
   };
-  const root = spans.find((s) => parent(s) === undefined);
+  // The root: no parent among these spans (a caller's traceparent names a parent outside them).
+  const root = spans.find((s) => !spans.some((other) => other.spanID === parent(s)));
   if (root) walk(root, 0);
   return lines.join('\n');
 }
@@ -93,9 +94,12 @@ async function promQuery(query: string): Promise<{ metric: Record<string, string
   return ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
 }
 
-/** Runs a pod (API image: it has node) that tries TCP connections; returns target → reachable. */
+/**
+ * Runs a pod (API image: it has node) that tries TCP connections to each target for up to 15 s
+ * (kube-router admits a new pod's address a moment after it starts); returns target → reached.
+ */
 async function probeConnections(namespace: string, name: string, labels: Record<string, string>, targets: string[]): Promise<Record<string, boolean>> {
-  const script = `const net=require('node:net');const out={};let left=${targets.length};for(const t of ${JSON.stringify(targets)}){const [h,p]=t.split(':');const s=net.connect({host:h,port:Number(p),timeout:4000});const done=ok=>{if(t in out)return;out[t]=ok;s.destroy();if(--left===0)console.log(JSON.stringify(out))};s.on('connect',()=>done(true));s.on('timeout',()=>done(false));s.on('error',()=>done(false))}`;
+  const script = `const net=require('node:net');const deadline=Date.now()+15000;const attempt=(h,p)=>new Promise(r=>{const s=net.connect({host:h,port:Number(p),timeout:2000});const done=ok=>{s.destroy();r(ok)};s.on('connect',()=>done(true));s.on('timeout',()=>done(false));s.on('error',()=>setTimeout(()=>done(false),500))});const reach=async t=>{const [h,p]=t.split(':');while(Date.now()<deadline){if(await attempt(h,p))return true}return false};Promise.all(${JSON.stringify(targets)}.map(async t=>[t,await reach(t)])).then(r=>console.log(JSON.stringify(Object.fromEntries(r))))`;
   const dir = await mkdtemp(join(tmpdir(), 'tb-probe-'));
   const manifest = join(dir, 'pod.json');
   await writeFile(
@@ -123,7 +127,7 @@ async function probeConnections(namespace: string, name: string, labels: Record<
   );
   try {
     await kubectl(['apply', '-f', manifest]);
-    await kubectl(['-n', namespace, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=60s']);
+    await kubectl(['-n', namespace, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=90s']);
     return JSON.parse((await kubectl(['-n', namespace, 'logs', name])).stdout.trim()) as Record<string, boolean>;
   } finally {
     await kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false', '--ignore-not-found']);
@@ -176,9 +180,9 @@ describe('the chart on the local cluster', () => {
     const pods = await kubectlJson<{ items: { status: { initContainerStatuses?: { name: string; state: { terminated?: { exitCode: number } } }[] } }[] }>([
       '-n', NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/component=api',
     ]);
-    const migrations = pods.items[0]!.status.initContainerStatuses!.find((c) => c.name === 'migrations')!;
+    const migrations = pods.items[0]!.status.initContainerStatuses!.find((c) => c.name === 'migrate')!;
     expect(migrations.state.terminated?.exitCode).toBe(0);
-    const migrationLog = (await kubectl(['-n', NAMESPACE, 'logs', await named('deployment', 'api'), '-c', 'migrations'])).stdout;
+    const migrationLog = (await kubectl(['-n', NAMESPACE, 'logs', await named('deployment', 'api'), '-c', 'migrate'])).stdout;
     expect(migrationLog).toMatch(/migrat/i);
   }, 600_000);
 
