@@ -329,8 +329,9 @@ dev-db-reset: $(DEPS) ## Delete the embedded dev database (it is recreated by th
 ##@ Setup
 
 .PHONY: tools
-tools: $(NODE_TARGET) ## Build the pinned tools into the cache (collector, Jaeger, helm, ...; a cold build takes ~25 min)
+tools: $(NODE_TARGET) ## Build the pinned tools into the cache (collector, Jaeger, helm, the local cluster, ...; cold: about 60 min on 2 cores)
 	@echo "node $$(node --version) at $$(command -v node)"
+	bash cluster/cluster.sh prereqs
 	$(BUILD_TOOL) all
 
 .PHONY: deps

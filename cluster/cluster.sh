@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A single-node Kubernetes of local processes, no Docker and no registry:
 #
-#   cluster/cluster.sh up|down|status|kubeconfig|images   (make cluster-up, cluster-down, ...)
+#   cluster/cluster.sh up|down|status|kubeconfig|images|prereqs   (make cluster-up, cluster-down, ...)
 #
 # containerd + runc, etcd (TLS, loopback), kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy (iptables), kube-router (NetworkPolicy firewall only),
@@ -25,8 +25,9 @@ source "$HERE/host.sh"
 say() { printf '[cluster] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# The Debian packages the node needs on the host (runc, CNI plugins, iptables, ipset, ...).
-HOST_PACKAGES=(runc containernetworking-plugins iptables ipset conntrack socat)
+# The Debian packages the node needs on the host (runc, CNI plugins, iptables, ipset, ...) and
+# the image builds take from it (busybox-static, gcc for the pause program).
+HOST_PACKAGES=(runc containernetworking-plugins iptables ipset conntrack socat busybox-static gcc libc6-dev)
 need_host_packages() {
   local missing=() p
   for p in "${HOST_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -251,16 +252,18 @@ status() {
 
 images() {
   [[ $(id -u) -eq 0 ]] || die "needs root (the cluster's containerd socket)"
+  need_host_packages
   resolve_tools
   import_images
   node "$HERE/images/build.ts" refs | sed 's/^[^=]*=/  /'
 }
 
 case ${1:-} in
+  prereqs) if [[ $(id -u) -eq 0 ]]; then need_host_packages; else say "not root: the local cluster's host packages are not checked"; fi ;;
   up) up ;;
   images) images ;;
   down) down ;;
   status) status ;;
   kubeconfig) echo "$ADMIN_KUBECONFIG" ;;
-  *) die "usage: $0 up|down|status|kubeconfig|images" ;;
+  *) die "usage: $0 up|down|status|kubeconfig|images|prereqs" ;;
 esac
