@@ -160,23 +160,7 @@ kube_router_identity() {
   local token
   wait_for "kube-router token" 30 bash -c "[[ -n \$('$KUBECTL' --kubeconfig '$ADMIN_KUBECONFIG' -n kube-system get secret kube-router-token -o jsonpath='{.data.token}') ]]"
   token=$(kubectl_admin -n kube-system get secret kube-router-token -o jsonpath='{.data.token}' | base64 -d)
-  cat >"$PKI_DIR/kube-router.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-  - name: $CLUSTER_NAME
-    cluster:
-      server: https://$NODE_IP:$APISERVER_PORT
-      certificate-authority-data: $(base64 -w0 "$PKI_DIR/ca.crt")
-users:
-  - name: kube-router
-    user: {token: $token}
-contexts:
-  - name: $CLUSTER_NAME
-    context: {cluster: $CLUSTER_NAME, user: kube-router}
-current-context: $CLUSTER_NAME
-EOF
-  chmod 600 "$PKI_DIR/kube-router.kubeconfig"
+  write_kubeconfig "$PKI_DIR/kube-router.kubeconfig" kube-router "{token: $token}"
 }
 
 # CoreDNS and local-path-provisioner (the default StorageClass, as on kind).

@@ -29,10 +29,11 @@ ca() {
     -out "$PKI_DIR/$name.crt" 2>/dev/null
 }
 
-# kubeconfig NAME USER CERT: NAME.kubeconfig for USER authenticating with CERT.{crt,key}.
-kubeconfig() {
-  local name=$1 user=$2 certificate=$3
-  cat >"$PKI_DIR/$name.kubeconfig" <<EOF
+# write_kubeconfig FILE USER CREDENTIALS: a kubeconfig (mode 0600) for USER, whose CREDENTIALS
+# are the user's fields as a YAML flow mapping (a client certificate and key, or a token).
+write_kubeconfig() {
+  local file=$1 user=$2 credentials=$3
+  cat >"$file" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -42,15 +43,19 @@ clusters:
       certificate-authority-data: $(base64 -w0 "$PKI_DIR/ca.crt")
 users:
   - name: $user
-    user:
-      client-certificate-data: $(base64 -w0 "$PKI_DIR/$certificate.crt")
-      client-key-data: $(base64 -w0 "$PKI_DIR/$certificate.key")
+    user: $credentials
 contexts:
   - name: $CLUSTER_NAME
     context: {cluster: $CLUSTER_NAME, user: $user}
 current-context: $CLUSTER_NAME
 EOF
-  chmod 600 "$PKI_DIR/$name.kubeconfig"
+  chmod 600 "$file"
+}
+
+# kubeconfig NAME USER CERT: NAME.kubeconfig for USER authenticating with CERT.{crt,key}.
+kubeconfig() {
+  write_kubeconfig "$PKI_DIR/$1.kubeconfig" "$2" \
+    "{client-certificate-data: $(base64 -w0 "$PKI_DIR/$3.crt"), client-key-data: $(base64 -w0 "$PKI_DIR/$3.key")}"
 }
 
 make_pki() {

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostSnapshot, type HostSnapshot } from '../support/cluster-host.ts';
 import { freePort } from '../support/ports.ts';
 import {
+  apply,
   clusterEnv,
   eventually,
   helm,
@@ -100,38 +98,32 @@ async function promQuery(query: string): Promise<{ metric: Record<string, string
  */
 async function probeConnections(namespace: string, name: string, labels: Record<string, string>, targets: string[]): Promise<Record<string, boolean>> {
   const script = `const net=require('node:net');const deadline=Date.now()+15000;const attempt=(h,p)=>new Promise(r=>{const s=net.connect({host:h,port:Number(p),timeout:2000});const done=ok=>{s.destroy();r(ok)};s.on('connect',()=>done(true));s.on('timeout',()=>done(false));s.on('error',()=>setTimeout(()=>done(false),500))});const reach=async t=>{const [h,p]=t.split(':');while(Date.now()<deadline){if(await attempt(h,p))return true}return false};Promise.all(${JSON.stringify(targets)}.map(async t=>[t,await reach(t)])).then(r=>console.log(JSON.stringify(Object.fromEntries(r))))`;
-  const dir = await mkdtemp(join(tmpdir(), 'tb-probe-'));
-  const manifest = join(dir, 'pod.json');
-  await writeFile(
-    manifest,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace, labels },
-      spec: {
-        restartPolicy: 'Never',
-        automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'probe',
-            image: API_IMAGE,
-            imagePullPolicy: 'Never',
-            args: ['-e', script],
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },
-          },
-        ],
-      },
-    }),
-  );
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'probe',
+          image: API_IMAGE,
+          imagePullPolicy: 'Never',
+          args: ['-e', script],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },
+        },
+      ],
+    },
+  };
   try {
-    await kubectl(['apply', '-f', manifest]);
+    await apply(pod);
     await kubectl(['-n', namespace, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=90s']);
     return JSON.parse((await kubectl(['-n', namespace, 'logs', name])).stdout.trim()) as Record<string, boolean>;
   } finally {
     await kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false', '--ignore-not-found']);
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -187,19 +179,13 @@ describe('the chart on the local cluster', () => {
   }, 600_000);
 
   it('refuses a privileged pod in that namespace (the restricted profile is enforced)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tb-evil-'));
-    const manifest = join(dir, 'pod.json');
-    await writeFile(
-      manifest,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'privileged', namespace: NAMESPACE },
-        spec: { containers: [{ name: 'c', image: API_IMAGE, securityContext: { privileged: true } }] },
-      }),
-    );
-    await expect(kubectl(['apply', '-f', manifest])).rejects.toThrow(/violates PodSecurity "restricted:latest"/);
-    await rm(dir, { recursive: true, force: true });
+    const privileged = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'privileged', namespace: NAMESPACE },
+      spec: { containers: [{ name: 'c', image: API_IMAGE, securityContext: { privileged: true } }] },
+    };
+    await expect(apply(privileged)).rejects.toThrow(/violates PodSecurity "restricted:latest"/);
   });
 
   it('helm test passes: the API answers and a trace reaches Jaeger', async () => {

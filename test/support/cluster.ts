@@ -1,4 +1,6 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from './process.ts';
@@ -58,6 +60,17 @@ export function clusterToolsEnv(): Record<string, string> {
 
 export function kubectl(args: string[], timeoutMs = 120_000): Promise<Run> {
   return run('kubectl', args, clusterToolsEnv(), timeoutMs);
+}
+
+/** `kubectl apply` of one object (written to a temporary file, removed after). */
+export async function apply(object: object): Promise<Run> {
+  const dir = await mkdtemp(join(tmpdir(), 'tracebridge-apply-'));
+  try {
+    await writeFile(join(dir, 'object.json'), JSON.stringify(object));
+    return await kubectl(['apply', '-f', join(dir, 'object.json')]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function kubectlJson<T>(args: string[]): Promise<T> {
