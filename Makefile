@@ -88,16 +88,17 @@ demo: ## Drive the seed's requests through the running stack, then show the trac
 	user=$$(curl -fsS -X POST $$api/users -H 'Content-Type: application/json' -d "{\"name\":\"Dana\",\"email\":\"dana-$$RANDOM@example.com\",\"age\":30}"); echo "$$user"; \
 	id=$$(sed -E 's/.*"id":([0-9]+).*/\1/' <<<"$$user"); \
 	curl -fsS "$$api/users?limit=10&offset=0" >/dev/null; \
-	curl -fsS $$api/users/$$id && echo; \
-	curl -fsS -X POST $$api/posts -H 'Content-Type: application/json' -d "{\"title\":\"My First Post\",\"content\":\"Hello, World!\",\"author_id\":$$id}" && echo; \
+	tid=$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
+	curl -fsS -H "traceparent: 00-$$tid-$$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-01" $$api/users/$$id && echo; \
+	post=$$(curl -fsS -X POST $$api/posts -H 'Content-Type: application/json' -d "{\"title\":\"My First Post\",\"content\":\"Hello, World!\",\"author_id\":$$id}"); echo "$$post"; \
 	curl -fsS $$api/posts >/dev/null; \
 	curl -fsS "$$api/posts?eager=true" >/dev/null; \
-	curl -fsS $$api/posts/1 >/dev/null; \
-	echo "waiting for the trace of GET /users/:id in Jaeger (the batch processor sends every 5 s)..."; \
-	q="$(JAEGER_URL)/api/traces?service=tracebridge-api&operation=GET%20%2Fusers%2F%3Aid&limit=1"; \
-	for i in $$(seq 1 30); do curl -fsS "$$q" | grep -q '"spans"' && break; sleep 1; done; \
+	curl -fsS $$api/posts/$$(sed -E 's/.*"id":([0-9]+).*/\1/' <<<"$$post") >/dev/null; \
+	echo "waiting for trace $$tid (GET /users/$$id) in Jaeger (the batch processor sends every 5 s)..."; \
+	q="$(JAEGER_URL)/api/traces/$$tid"; \
+	for i in $$(seq 1 30); do [ "$$(curl -fsS "$$q" 2>/dev/null | grep -o '"spanID"' | wc -l)" -ge 5 ] && break; sleep 1; done; \
 	curl -fsS "$$q" \
-	  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s).data[0];if(!t){console.error("no trace yet");process.exit(1)}const kids=p=>t.spans.filter(x=>(x.references[0]||{}).spanID===p).sort((a,b)=>a.startTime-b.startTime);const walk=(x,d)=>{console.log("  ".repeat(d+1)+x.operationName);kids(x.spanID).forEach(c=>walk(c,d+1))};walk(t.spans.find(x=>!x.references.length),0)})'
+	  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s).data[0];if(!t){console.error("no trace yet");process.exit(1)}const parent=x=>(x.references[0]||{}).spanID;const kids=p=>t.spans.filter(x=>parent(x)===p).sort((a,b)=>a.startTime-b.startTime);const walk=(x,d)=>{console.log("  ".repeat(d+1)+x.operationName);kids(x.spanID).forEach(c=>walk(c,d+1))};walk(t.spans.find(x=>!t.spans.some(y=>y.spanID===parent(x))),0)})'
 
 .PHONY: dev
 dev: $(DEPS) ## Run the API (traced) against embedded Postgres (or DATABASE_URL), with migrations and demo data
