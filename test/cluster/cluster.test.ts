@@ -278,6 +278,11 @@ describe('the chart on the local cluster', () => {
   }, 600_000);
 
   it('deleting the collector pod under traffic loses no trace', async () => {
+    // Steady state first: the API pod the rollback started has its traces arriving (a new
+    // pod's traffic is admitted by kube-router's policies a few seconds after it starts).
+    const first = traceparent();
+    expect((await fetch(`${api.url}/users?limit=5&offset=0`, { headers: { traceparent: first.header } })).status).toBe(200);
+    await eventually('a trace from the new API pod in Jaeger', async () => ((await jaegerTrace(first.traceId)).length > 0 ? true : undefined), 120_000);
     const sent: string[] = [];
     const traffic = (async () => {
       for (let i = 0; i < 40; i++) {
