@@ -227,7 +227,7 @@ describe('the chart on the local cluster', () => {
     const pool = await promQuery('db_client_connection_limit{job="tracebridge-api"}');
     expect(pool.length).toBeGreaterThan(0);
     const collector = await eventually('the collector pipeline metrics in Prometheus', async () => {
-      const result = await promQuery('sum(otelcol_receiver_accepted_spans_total{job="otel-collector"})');
+      const result = await promQuery('sum(otelcol_receiver_accepted_spans{job="otel-collector"})');
       return result.length > 0 && Number(result[0]!.value[1]) > 0 ? result : undefined;
     }, 90_000, 2000);
     expect(Number(collector[0]!.value[1])).toBeGreaterThan(0);
