@@ -10,8 +10,8 @@ const APPLETS = ['sh', 'mkdir', 'rm', 'chmod', 'ls', 'cat'];
 function busyboxVersion(): string {
   const version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'busybox-static'], { encoding: 'utf8' });
   const match = /^(?:\d+:)?(\d+\.\d+\.\d+)/.exec(version);
-  if (!match) throw new Error(`busybox-static ${version}: no upstream version (apt-get install busybox-static)`);
-  return match[1]!;
+  if (!match?.[1]) throw new Error(`busybox-static ${version}: no upstream version (apt-get install busybox-static)`);
+  return match[1];
 }
 
 /** The helper pod of local-path-provisioner (creates and removes volume directories), as root. */
