@@ -34,7 +34,7 @@ import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from '../suppo
  */
 
 const run = promisify(execFile);
-const NAMES = ['api', 'postgres', 'otelcol', 'jaeger', 'prometheus', 'pause', 'coredns'] as const;
+const NAMES = ['api', 'postgres', 'otelcol', 'jaeger', 'prometheus', 'pause', 'coredns', 'local-path-provisioner', 'busybox'] as const;
 type Name = (typeof NAMES)[number];
 
 let refs: Record<string, string>;
@@ -99,6 +99,8 @@ describe('the archives', () => {
       prometheus: ['prometheus/ 65534/65534'],
       pause: [],
       coredns: [],
+      'local-path-provisioner': [],
+      busybox: [],
     };
     expect(owned).toEqual(declared[name]);
   });
@@ -371,7 +373,7 @@ describe('the postgres and api images run as the chart runs them', () => {
       DATABASE_URL: `postgresql://tracebridge@127.0.0.1:${port}/tracebridge`,
       PGPASSWORD: password,
       DB_SSL: 'false',
-      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_SDK_DISABLED: 'true',
     };
     const migration = runImage(apiRootfs, api, { args: migrate.args, workingDir: migrate.workingDir, env: apiEnv });
     expect(await migration.exited, migration.stderr()).toBe(0);
