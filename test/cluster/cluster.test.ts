@@ -93,11 +93,18 @@ async function promQuery(query: string): Promise<{ metric: Record<string, string
 }
 
 /**
- * Runs a pod (API image: it has node) that tries TCP connections to each target for up to 15 s
- * (kube-router admits a new pod's address a moment after it starts); returns target → reached.
+ * Runs a pod (API image: it has node) that tries TCP connections to each target until it
+ * connects or `patienceMs` pass (kube-router admits a new pod's address some seconds after it
+ * starts); returns target → reached.
  */
-async function probeConnections(namespace: string, name: string, labels: Record<string, string>, targets: string[]): Promise<Record<string, boolean>> {
-  const script = `const net=require('node:net');const deadline=Date.now()+15000;const attempt=(h,p)=>new Promise(r=>{const s=net.connect({host:h,port:Number(p),timeout:2000});const done=ok=>{s.destroy();r(ok)};s.on('connect',()=>done(true));s.on('timeout',()=>done(false));s.on('error',()=>setTimeout(()=>done(false),500))});const reach=async t=>{const [h,p]=t.split(':');while(Date.now()<deadline){if(await attempt(h,p))return true}return false};Promise.all(${JSON.stringify(targets)}.map(async t=>[t,await reach(t)])).then(r=>console.log(JSON.stringify(Object.fromEntries(r))))`;
+async function probeConnections(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  targets: string[],
+  patienceMs: number,
+): Promise<Record<string, boolean>> {
+  const script = `const net=require('node:net');const deadline=Date.now()+${patienceMs};const attempt=(h,p)=>new Promise(r=>{const s=net.connect({host:h,port:Number(p),timeout:2000});const done=ok=>{s.destroy();r(ok)};s.on('connect',()=>done(true));s.on('timeout',()=>done(false));s.on('error',()=>setTimeout(()=>done(false),500))});const reach=async t=>{const [h,p]=t.split(':');while(Date.now()<deadline){if(await attempt(h,p))return true}return false};Promise.all(${JSON.stringify(targets)}.map(async t=>[t,await reach(t)])).then(r=>console.log(JSON.stringify(Object.fromEntries(r))))`;
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -120,7 +127,7 @@ async function probeConnections(namespace: string, name: string, labels: Record<
   };
   try {
     await apply(pod);
-    await kubectl(['-n', namespace, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=90s']);
+    await kubectl(['-n', namespace, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, `--timeout=${Math.ceil(patienceMs / 1000) + 60}s`]);
     return JSON.parse((await kubectl(['-n', namespace, 'logs', name])).stdout.trim()) as Record<string, boolean>;
   } finally {
     await kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false', '--ignore-not-found']);
@@ -243,13 +250,16 @@ describe('the chart on the local cluster', () => {
 
   it('NetworkPolicies: a pod without the allowed labels reaches neither PostgreSQL, the collector nor Jaeger; an API-labelled one reaches its peers', async () => {
     const targets = [`${await nameOf('service', 'postgresql')}:5432`, `${await nameOf('service', 'collector')}:4317`, `${await nameOf('service', 'jaeger')}:4317`];
-    const intruder = await probeConnections(NAMESPACE, 'intruder', { app: 'intruder' }, targets);
+    // Refused from the start: the policies admit only listed sources, so 10 s of trying is plenty.
+    const intruder = await probeConnections(NAMESPACE, 'intruder', { app: 'intruder' }, targets, 10_000);
     expect(intruder).toEqual(Object.fromEntries(targets.map((t) => [t, false])));
     const asApi = await probeConnections(
       NAMESPACE,
       'api-peer',
       { 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'api' },
       targets,
+      // Reached as soon as kube-router admits the new pod's address (about 10 s here).
+      60_000,
     );
     expect(asApi).toEqual({ [targets[0]!]: true, [targets[1]!]: true, [targets[2]!]: false });
     // The host as the running cluster with the chart and its NetworkPolicies has it.
