@@ -45,6 +45,8 @@ TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
 	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
 	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
+	HELM3_BIN="$${HELM3_BIN:-$$($(BUILD_TOOL) helm3)}" \
+	CT_BIN="$${CT_BIN:-$$($(BUILD_TOOL) chart-testing)}" \
 	KUBECTL_VALIDATE_BIN="$${KUBECTL_VALIDATE_BIN:-$$($(BUILD_TOOL) kubectl-validate)}" \
 	K8S_SCHEMAS_DIR="$${K8S_SCHEMAS_DIR:-$$($(BUILD_TOOL) k8s-schemas)}" \
 	KUBE_LINTER_BIN="$${KUBE_LINTER_BIN:-$$($(BUILD_TOOL) kube-linter)}" \

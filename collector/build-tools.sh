@@ -52,6 +52,15 @@ K8S_SCHEMA_VERSIONS=(1.31.14 1.32.13 1.33.13 1.34.4 1.35.4)
 # (build_module_source), as the main module.
 KUBE_LINTER_VERSION=0.8.3
 ACTIONLINT_VERSION=1.7.12
+# Helm 3, next to the pinned Helm 4 above: the newest v3 the module proxy lists
+# (`go list -m -versions helm.sh/helm/v3`); the chart must render the same with both.
+HELM3_VERSION=3.22.0
+# chart-testing (ct lint). The proxy refuses the version list of github.com/helm/chart-testing/v3
+# (403) but serves v3.14.0, its newest release. ct runs yamllint and yamale from PATH: they come
+# from PyPI at the pins of .config/ct/requirements.txt, so the cache key carries that file's digest.
+CHART_TESTING_VERSION=3.14.0
+CHART_TESTING_REQUIREMENTS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.config/ct/requirements.txt"
+CHART_TESTING_KEY="$CHART_TESTING_VERSION-$(sha256sum "$CHART_TESTING_REQUIREMENTS" | cut -c1-12)"
 # Prometheus v3.x.y is published as Go module version v0.3xx.y (v3.15.0 -> v0.315.0).
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
@@ -66,7 +75,7 @@ KUBE_ROUTER_VERSION=2.1.0
 # the newest version the module proxy serves.
 LOCAL_PATH_PROVISIONER_VERSION=0.0.30
 
-ALL_TOOLS=(actionlint helm kubectl-validate k8s-schemas kube-linter jaeger prometheus promtool otelcol)
+ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas kube-linter jaeger prometheus promtool otelcol)
 CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router local-path-provisioner)
 
 # ---- environment -------------------------------------------------------------------------
@@ -176,6 +185,58 @@ build_jaeger() {
 build_helm() {
   go_install "$1" "helm.sh/helm/v4/cmd/helm@v$HELM_VERSION" \
     "-X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+}
+
+build_helm3() {
+  # Like upstream's Makefile: the default Kubernetes version (.Capabilities.KubeVersion of
+  # helm template and helm lint) is that of the client-go the release builds with; Helm 4 reads
+  # it from the build info instead.
+  local src client
+  src=$(go mod download -json "helm.sh/helm/v3@v$HELM3_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n $src && -d $src ]] || die "go mod download helm.sh/helm/v3@v$HELM3_VERSION failed"
+  client=$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$src/go.mod")
+  [[ -n $client ]] || die "helm3: no k8s.io/client-go in helm.sh/helm/v3@v$HELM3_VERSION's go.mod"
+  local p ldflags="-X helm.sh/helm/v3/internal/version.version=v$HELM3_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$client"
+  done
+  go_install "$1" "helm.sh/helm/v3/cmd/helm@v$HELM3_VERSION" "$ldflags"
+}
+
+# ct_venv: the virtualenv of ct's linters, ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/venv/
+# ct-<hash of requirements.txt>, made the way test/drills/fuzz/setup.sh makes its own (a lock,
+# exact pins with --no-deps, pip check, a .complete marker). Prints its bin directory.
+ct_venv() {
+  local hash venv python=${PYTHON:-python3}
+  hash=$(sha256sum "$CHART_TESTING_REQUIREMENTS" | cut -c1-16)
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/venv/ct-$hash"
+  command -v "$python" >/dev/null 2>&1 || die "chart-testing: $python not found (yamllint and yamale need Python 3)"
+  mkdir -p "$(dirname "$venv")"
+  (
+    flock 9
+    if [[ ! -f $venv/.complete ]]; then
+      log "chart-testing: creating $venv (yamllint, yamale from PyPI, pinned in .config/ct/requirements.txt)"
+      rm -rf "$venv"
+      "$python" -m venv "$venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps -r "$CHART_TESTING_REQUIREMENTS" >&2
+      "$venv/bin/python" -m pip check >&2
+      "$venv/bin/yamllint" --version >/dev/null && "$venv/bin/yamale" --help >/dev/null
+      touch "$venv/.complete"
+    fi
+  ) 9>"$venv.lock"
+  echo "$venv/bin"
+}
+
+# ct, with yamllint and yamale linked next to it: put the binary's directory first on PATH.
+# Built from source (build_module_source): `go install ct@version` also asks for the module's
+# version list to look for a deprecation notice, which the proxy refuses (403) for this module.
+build_chart_testing() {
+  local venv
+  build_module_source "$1/ct" github.com/helm/chart-testing/v3 "v$CHART_TESTING_VERSION" ct \
+    "-X github.com/helm/chart-testing/v3/ct/cmd.Version=v$CHART_TESTING_VERSION"
+  venv=$(ct_venv)
+  ln -s "$venv/yamllint" "$1/yamllint"
+  ln -s "$venv/yamale" "$1/yamale"
 }
 
 build_kubectl_validate() {
@@ -368,6 +429,12 @@ build_one() {
     otelcol) install_tool otelcol "$OTELCOL_KEY" otelcol-tracebridge build_otelcol --version ;;
     jaeger) install_tool jaeger "$JAEGER_VERSION" jaeger build_jaeger version ;;
     helm) install_tool helm "$HELM_VERSION" helm build_helm version ;;
+    helm3) install_tool helm3 "$HELM3_VERSION" helm build_helm3 version ;;
+    chart-testing)
+      # The venv first: it is recreated at the same path if it was deleted after ct was built.
+      ct_venv >/dev/null
+      install_tool chart-testing "$CHART_TESTING_KEY" ct build_chart_testing version
+      ;;
     kubectl-validate) install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help ;;
     k8s-schemas) install_k8s_schemas ;;
     kube-linter) install_tool kube-linter "$KUBE_LINTER_VERSION" kube-linter build_kube_linter version ;;

@@ -8,6 +8,8 @@ export type ToolVariable =
   | 'PROMETHEUS_BIN'
   | 'PROMTOOL_BIN'
   | 'HELM_BIN'
+  | 'HELM3_BIN'
+  | 'CT_BIN'
   | 'KUBECTL_VALIDATE_BIN'
   | 'K8S_SCHEMAS_DIR'
   | 'KUBE_LINTER_BIN'
