@@ -183,7 +183,9 @@ KIND_CONFIG := charts/kind/cluster.yaml
 RELEASE ?= tracebridge
 NAMESPACE ?= tracebridge
 APP_VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null)
-IMAGE ?= tracebridge/api:$(APP_VERSION)
+# The chart's default api.image (the image the release workflow publishes), so that make image
+# kind-load makes the default install find its image on kind without pulling.
+IMAGE ?= ghcr.io/tracebridge/tracebridge-api:$(APP_VERSION)
 # The release's objects are found by the chart's labels, never by a name rebuilt here: the
 # chart alone names them (fullnameOverride included). OBJECT,KIND,COMPONENT expands to a shell
 # command printing "kind/name", failing with a clear message when the release has none.
@@ -213,7 +215,7 @@ kind-down: ## Delete the kind cluster
 	kind delete cluster --name $(KIND_CLUSTER)
 
 .PHONY: image
-image: ## Build the API image IMAGE (default tracebridge/api:<version>) from api/Dockerfile
+image: ## Build the API image IMAGE (default ghcr.io/tracebridge/tracebridge-api:<version>) from api/Dockerfile
 	@$(NEED_DOCKER)
 	docker build -f api/Dockerfile -t $(IMAGE) .
 

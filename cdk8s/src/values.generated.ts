@@ -42,7 +42,7 @@ export interface TracebridgeValues {
      */
     image?: {
       /**
-       * Image repository.
+       * Image repository; the default is the image the release workflow publishes (tag: the appVersion).
        */
       repository: string;
       /**

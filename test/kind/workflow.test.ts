@@ -66,8 +66,11 @@ describe('kind targets (make -n)', () => {
     const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
     const chart = parse(readFileSync(join(repoRoot, 'charts/tracebridge/Chart.yaml'), 'utf8')) as { appVersion: string };
     expect(chart.appVersion).toBe(version);
-    expect(await dryRun('image')).toContain(`docker build -f api/Dockerfile -t tracebridge/api:${version} .`);
-    expect(await dryRun('kind-load')).toContain(`kind load docker-image tracebridge/api:${version} --name tracebridge`);
+    const values = parse(readFileSync(join(repoRoot, 'charts/tracebridge/values.yaml'), 'utf8')) as { api: { image: { repository: string } } };
+    const image = `${values.api.image.repository}:${version}`;
+    expect(image).toBe(`ghcr.io/tracebridge/tracebridge-api:${version}`);
+    expect(await dryRun('image')).toContain(`docker build -f api/Dockerfile -t ${image} .`);
+    expect(await dryRun('kind-load')).toContain(`kind load docker-image ${image} --name tracebridge`);
   });
 
   it('deploy installs the chart with an example (VALUES picks another) and waits', async () => {
