@@ -1,17 +1,32 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { chartDir, EXAMPLES, exampleValues, helmBinary, NAMESPACE, RELEASE } from '../support/chart.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import {
+  annotationChanges,
+  defaultApiImage,
+  parseChangelog,
+  readChangelog,
+  readChart,
+  releaseProblems,
+  sectionFor,
+  type Change,
+  type Release,
+} from '../../.ci/release.ts';
+import { chartDir, EXAMPLES, exampleValues, helmBinary, NAMESPACE, podSpecs, RELEASE, renderChart } from '../support/chart.ts';
+import { KUBERNETES_VERSIONS } from '../support/manifests.ts';
 import { repoRoot } from '../support/process.ts';
 import { toolBinary } from '../support/tools.ts';
 
 /**
  * Release engineering: chart-testing's `ct lint` (yamale on Chart.yaml, yamllint on Chart.yaml and
- * values.yaml, helm lint) passes with every example, and the newest Helm 3 renders and lints
- * every example exactly as our Helm 4 does.
+ * values.yaml, helm lint) passes with every example; the newest Helm 3 renders and lints every
+ * example exactly as our Helm 4 does; Chart.yaml's Artifact Hub annotations, CHANGELOG.md and
+ * UPGRADING.md agree with the chart; the release workflow publishes and signs what it should.
  */
 
 const run = promisify(execFile);
@@ -124,5 +139,230 @@ describe('Helm 3 and Helm 4', () => {
     const rendered = '---\n# Source: tracebridge/templates/a.yaml\nkind: ConfigMap\ndata:\n  a: "1"\n';
     expect(normalizedDocuments(rendered.replace('"1"', '"2"'))).not.toEqual(normalizedDocuments(rendered));
     expect(normalizedDocuments(`${rendered}\n\n`)).toEqual(normalizedDocuments(rendered));
+  });
+});
+
+describe('Artifact Hub annotations (Chart.yaml)', () => {
+  const chart = readChart();
+  const annotation = <T>(key: string): T => parse(chart.annotations[`artifacthub.io/${key}`] ?? 'null') as T;
+  let defaultImages: string[];
+  beforeAll(async () => {
+    const { objects } = await renderChart();
+    const containers = podSpecs(objects).flatMap(({ spec }) => [...spec.containers, ...(spec.initContainers ?? [])]);
+    defaultImages = [...new Set(containers.map((c) => c.image))].sort();
+  });
+
+  it('images lists exactly the images the default values run', () => {
+    const images = annotation<{ name: string; image: string }[]>('images');
+    const listed = images.map((i) => i.image).sort();
+    // On failure, the message holds the list to paste (with names to fill in).
+    expect(listed, `artifacthub.io/images should list:\n${stringify(defaultImages.map((image) => ({ name: '?', image })))}`).toEqual(defaultImages);
+    expect(new Set(images.map((i) => i.name)).size).toBe(images.length);
+    expect(listed).toContain(`${defaultApiImage()}:${chart.appVersion}`);
+  });
+
+  it('changes repeat CHANGELOG.md for the chart version, entry by entry', () => {
+    const section = sectionFor(readChangelog(), chart.version);
+    expect(section, `CHANGELOG.md has neither [${chart.version}] nor [Unreleased]`).toBeDefined();
+    const expected = annotationChanges(section!);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(annotation<Change[]>('changes'), `artifacthub.io/changes should be:\n${stringify(expected)}`).toEqual(expected);
+  });
+
+  it("license is the repository's", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { license: string };
+    expect(chart.annotations['artifacthub.io/license']).toBe(pkg.license);
+    expect(readFileSync(join(repoRoot, 'LICENSE'), 'utf8')).toMatch(new RegExp(`^${pkg.license} License`));
+  });
+
+  it('links lead to the source and to files that exist in it', () => {
+    const links = annotation<{ name: string; url: string }[]>('links');
+    expect(links.map((l) => l.name)).toEqual(['source', 'changelog', 'upgrading']);
+    const home = (parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { home: string }).home;
+    for (const { url } of links) {
+      expect(url.startsWith(home)).toBe(true);
+      const path = url.slice(home.length).replace(/^\/blob\/main\//, '');
+      if (path) expect(existsSync(join(repoRoot, path)), url).toBe(true);
+    }
+  });
+
+  it('prerelease says whether the version is a SemVer prerelease', () => {
+    expect(chart.annotations['artifacthub.io/prerelease']).toBe(String(chart.version.includes('-')));
+  });
+
+  it('kubeVersion starts at the oldest Kubernetes the examples are validated against', () => {
+    const chartYaml = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { kubeVersion: string };
+    expect(chartYaml.kubeVersion).toBe(`>=${KUBERNETES_VERSIONS[0]}.0-0`);
+  });
+});
+
+describe('CHANGELOG.md and UPGRADING.md', () => {
+  const changelog = readChangelog();
+  const upgrading = readFileSync(join(chartDir, 'UPGRADING.md'), 'utf8');
+  const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+  const isValuesKey = (path: string) =>
+    path.split('.').reduce<unknown>((node, key) => (node && typeof node === 'object' && key in node ? (node as Record<string, unknown>)[key] : undefined), values) !== undefined;
+
+  it('follow Keep a Changelog: [Unreleased] first, then dated versions, newest first', () => {
+    expect(changelog.length).toBeGreaterThan(0);
+    const released = changelog.filter((s) => s.name !== 'Unreleased');
+    expect(changelog.findIndex((s) => s.name === 'Unreleased')).toBeLessThanOrEqual(0);
+    for (const section of released) expect(section.date, `[${section.name}] has no date`).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const versions = released.map((s) => s.name.split('.').map(Number));
+    const sorted = [...versions].sort((a, b) => b[0]! - a[0]! || b[1]! - a[1]! || b[2]! - a[2]!);
+    expect(versions).toEqual(sorted);
+  });
+
+  it('refuse a section name Keep a Changelog does not have', () => {
+    expect(() => parseChangelog('## [Unreleased]\n\n### Improved\n\n- x\n')).toThrow(/"### Improved" is not a Keep a Changelog section/);
+    expect(parseChangelog('## [1.2.3] - 2026-01-02\n\n### Fixed\n\n- a\n  b\n')).toEqual([
+      { name: '1.2.3', date: '2026-01-02', changes: [{ kind: 'fixed', description: 'a b' }] },
+    ]);
+  });
+
+  it('every version in CHANGELOG.md has upgrade notes', () => {
+    for (const { name } of changelog) expect(upgrading, `UPGRADING.md has no "## [${name}]" section`).toMatch(new RegExp(`^## \\[${name.replaceAll('.', '\\.')}\\]`, 'm'));
+  });
+
+  it('every value a version changes, deprecates or removes is named in its upgrade notes', () => {
+    for (const section of changelog) {
+      const notes = upgrading.split(/^## /m).find((part) => part.startsWith(`[${section.name}]`)) ?? '';
+      const keys = section.changes
+        .filter((c) => c.kind !== 'added' && c.kind !== 'fixed')
+        .flatMap((c) => [...c.description.matchAll(/`([\w.]+)`/g)].map((m) => m[1]!))
+        .filter(isValuesKey);
+      for (const key of keys) expect(notes, `UPGRADING.md [${section.name}] does not mention ${key}`).toContain(`\`${key}\``);
+    }
+    // What the check relies on: the unreleased api.image.repository change is found as a key.
+    expect(isValuesKey('api.image.repository')).toBe(true);
+  });
+});
+
+describe('the release gate (node .ci/release.ts check <tag> <owner>)', () => {
+  const chart = readChart();
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  // This tree as it will be at its release: [Unreleased] renamed to the dated version.
+  const released = parseChangelog(readFileSync(join(chartDir, 'CHANGELOG.md'), 'utf8').replace('## [Unreleased]', `## [${chart.version}] - 2026-11-29`));
+  const release = (overrides: Partial<Release>): Release => ({
+    tag: `v${chart.version}`,
+    owner: 'tracebridge',
+    chart,
+    packageVersion: pkg.version,
+    changelog: released,
+    image: defaultApiImage(),
+    ...overrides,
+  });
+
+  it('passes for the chart version with a dated CHANGELOG section', () => {
+    expect(releaseProblems(release({}))).toEqual([]);
+    expect(releaseProblems(release({ owner: 'TraceBridge' }))).toEqual([]);
+  });
+
+  it('names every mismatch', () => {
+    expect(releaseProblems(release({ tag: 'v9.9.9' }))).toEqual([
+      `charts/tracebridge/Chart.yaml version is ${chart.version}, the tag says 9.9.9`,
+      `charts/tracebridge/Chart.yaml appVersion is ${chart.appVersion}, the tag says 9.9.9`,
+      `package.json version is ${pkg.version}, the tag says 9.9.9`,
+      'charts/tracebridge/CHANGELOG.md has no "## [9.9.9] - YYYY-MM-DD" section (rename [Unreleased] when releasing)',
+    ]);
+    expect(releaseProblems(release({ tag: '0.1' }))).toEqual(['tag 0.1 is not vMAJOR.MINOR.PATCH']);
+    expect(releaseProblems(release({ changelog: readChangelog() }))).toEqual([
+      `charts/tracebridge/CHANGELOG.md has no "## [${chart.version}] - YYYY-MM-DD" section (rename [Unreleased] when releasing)`,
+    ]);
+    expect(releaseProblems(release({ owner: 'a-fork' }))).toEqual([
+      `charts/tracebridge/values.yaml api.image.repository is ${defaultApiImage()}, not under ghcr.io/a-fork/ where this workflow publishes`,
+    ]);
+    const stale = { ...chart, annotations: { ...chart.annotations, 'artifacthub.io/changes': '[]' } };
+    expect(releaseProblems(release({ chart: stale }))).toEqual([
+      `charts/tracebridge/Chart.yaml artifacthub.io/changes differs from CHANGELOG.md's [${chart.version}] section`,
+    ]);
+  });
+
+  it('the CLI exits 1 with the problems on stderr', async () => {
+    const result = await run(process.execPath, ['.ci/release.ts', 'check', 'v9.9.9', 'tracebridge'], { cwd: repoRoot }).then(
+      () => 'passed',
+      (error: { code?: number; stderr?: string }) => `${error.code}: ${error.stderr}`,
+    );
+    expect(result).toMatch(/^1: release check: charts\/tracebridge\/Chart\.yaml version is .*, the tag says 9\.9\.9\n/);
+  });
+});
+
+describe('the release workflow (.github/workflows/release.yaml)', () => {
+  const file = join(repoRoot, '.github/workflows/release.yaml');
+  const text = readFileSync(file, 'utf8');
+  interface Step {
+    uses?: string;
+    run?: string;
+    with?: Record<string, string | boolean>;
+    env?: Record<string, string>;
+  }
+  interface Job {
+    needs?: string | string[];
+    permissions: Record<string, string>;
+    steps: Step[];
+  }
+  const workflow = parse(text) as { on: { push: { tags: string[] } }; permissions: Record<string, string>; jobs: Record<string, Job> };
+  const steps = (job: string) => workflow.jobs[job]!.steps;
+  const action = (job: string, name: string) => steps(job).find((s) => s.uses?.startsWith(`${name}@`));
+
+  it('passes actionlint', async () => {
+    await expect(run(toolBinary('ACTIONLINT_BIN'), ['-no-color', file], { cwd: repoRoot })).resolves.toBeDefined();
+  });
+
+  it('runs on version tags only, with no permissions unless a job asks', () => {
+    expect(workflow.on).toEqual({ push: { tags: ['v[0-9]+.[0-9]+.[0-9]+'] } });
+    expect(workflow.permissions).toEqual({});
+  });
+
+  it('pins every action by commit SHA, naming its release', () => {
+    const uses = [...text.matchAll(/^\s*(?:- )?uses: (\S+)(.*)$/gm)];
+    expect(uses.length).toBeGreaterThan(8);
+    for (const [line, ref, comment] of uses) {
+      expect(ref, line).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+      expect(comment, line).toMatch(/^ # v\d+\.\d+\.\d+$/);
+    }
+  });
+
+  it('checks the tag against the chart first, with the gate tested above', () => {
+    const check = steps('check').map((s) => s.run ?? '').join('\n');
+    expect(check).toContain('node .ci/release.ts check "$TAG" "$owner" >>"$GITHUB_OUTPUT"');
+    expect(workflow.jobs.check!.permissions).toEqual({ contents: 'read' });
+    expect(action('check', 'actions/setup-node')?.with?.['node-version']).toBe(/^NODE_VERSION := (\S+)$/m.exec(readFileSync(join(repoRoot, 'Makefile'), 'utf8'))?.[1]);
+  });
+
+  it('builds api/Dockerfile for amd64 and arm64, pushes it where values.yaml points, with provenance and SBOM', () => {
+    const build = action('image', 'docker/build-push-action')?.with;
+    expect(build).toMatchObject({
+      file: 'api/Dockerfile',
+      platforms: 'linux/amd64,linux/arm64',
+      push: true,
+      provenance: 'mode=max',
+      sbom: true,
+      tags: '${{ needs.check.outputs.image }}:${{ needs.check.outputs.version }}',
+    });
+    expect(action('image', 'docker/login-action')?.with?.registry).toBe('ghcr.io');
+  });
+
+  it('packages the chart and pushes it to oci://ghcr.io/<owner>/charts after the image', () => {
+    const push = steps('chart').map((s) => s.run ?? '').join('\n');
+    expect(push).toContain('helm package charts/tracebridge --destination dist');
+    expect(push).toContain('helm push "dist/tracebridge-$VERSION.tgz" "oci://ghcr.io/$OWNER/charts"');
+    expect(workflow.jobs.chart!.needs).toEqual(['check', 'image']);
+    const helmVersion = /^HELM_VERSION=(\S+)$/m.exec(readFileSync(join(repoRoot, 'collector/build-tools.sh'), 'utf8'))?.[1];
+    expect(action('chart', 'azure/setup-helm')?.with?.version).toBe(`v${helmVersion}`);
+  });
+
+  it('signs the image and the chart by digest with cosign keyless; only those jobs get an OIDC token', () => {
+    const signs = Object.entries(workflow.jobs).filter(([, job]) => job.steps.some((s) => s.run?.includes('cosign sign')));
+    expect(signs.map(([name]) => name)).toEqual(['image', 'chart']);
+    expect(steps('image').find((s) => s.run?.includes('cosign sign'))?.run).toBe('cosign sign --yes "$IMAGE@$DIGEST"');
+    expect(steps('chart').find((s) => s.run?.includes('cosign sign'))?.run).toContain('cosign sign --yes "ghcr.io/$OWNER/charts/tracebridge@$DIGEST"');
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      const signing = signs.some(([n]) => n === name);
+      expect(job.permissions, name).toEqual(signing ? { contents: 'read', packages: 'write', 'id-token': 'write' } : { contents: 'read' });
+      if (signing) expect(action(name, 'sigstore/cosign-installer'), name).toBeDefined();
+    }
+    // No key: keyless signing needs none, and a --key would turn it off.
+    expect(text).not.toMatch(/--key\b|COSIGN_PRIVATE_KEY/);
   });
 });
