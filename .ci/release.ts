@@ -44,23 +44,24 @@ export function parseChangelog(text: string): ChangelogSection[] {
   const sections: ChangelogSection[] = [];
   let kind: ChangeKind | undefined;
   for (const line of text.split('\n')) {
-    const heading = /^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?\s*$/.exec(line);
-    if (heading) {
-      sections.push({ name: heading[1]!, ...(heading[2] ? { date: heading[2] } : {}), changes: [] });
+    const heading = /^## \[(?<name>[^\]]+)\](?: - (?<date>\d{4}-\d{2}-\d{2}))?\s*$/.exec(line)?.groups;
+    if (heading?.name) {
+      sections.push({ name: heading.name, ...(heading.date ? { date: heading.date } : {}), changes: [] });
       kind = undefined;
       continue;
     }
     const section = sections.at(-1);
-    const sub = /^### (\w+)\s*$/.exec(line);
+    const sub = /^### (?<title>\w+)\s*$/.exec(line)?.groups?.title;
     if (sub && section) {
-      const name = sub[1]!.toLowerCase();
-      if (!(KINDS as readonly string[]).includes(name)) throw new Error(`CHANGELOG.md [${section.name}]: "### ${sub[1]!}" is not a Keep a Changelog section (${KINDS.join(', ')})`);
+      const name = sub.toLowerCase();
+      if (!(KINDS as readonly string[]).includes(name)) throw new Error(`CHANGELOG.md [${section.name}]: "### ${sub}" is not a Keep a Changelog section (${KINDS.join(', ')})`);
       kind = name as ChangeKind;
       continue;
     }
-    const bullet = /^- (.+)$/.exec(line);
-    if (bullet && section && kind) section.changes.push({ kind, description: bullet[1]!.trim() });
-    else if (/^ {2,}\S/.test(line) && section && kind && section.changes.length > 0) section.changes.at(-1)!.description += ` ${line.trim()}`;
+    const bullet = /^- (?<text>.+)$/.exec(line)?.groups?.text;
+    const last = section?.changes.at(-1);
+    if (bullet && section && kind) section.changes.push({ kind, description: bullet.trim() });
+    else if (/^ {2,}\S/.test(line) && kind && last) last.description += ` ${line.trim()}`;
   }
   return sections;
 }

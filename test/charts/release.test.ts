@@ -14,7 +14,6 @@ import {
   readChart,
   releaseProblems,
   sectionFor,
-  type Change,
   type Release,
 } from '../../.ci/release.ts';
 import { chartDir, EXAMPLES, exampleValues, helmBinary, NAMESPACE, podSpecs, RELEASE, renderChart } from '../support/chart.ts';
@@ -43,7 +42,10 @@ async function ctLint(args: string[]): Promise<Outcome> {
   const env = { ...process.env, PATH: [dirname(ct), dirname(helmBinary()), process.env.PATH].join(delimiter) };
   return run(ct, ['lint', '--config', CT_CONFIG, ...args], { cwd: repoRoot, env, maxBuffer: 16 * 1024 * 1024 }).then(
     ({ stdout, stderr }) => ({ ok: true, output: stdout + stderr }),
-    (error: { stdout?: string; stderr?: string }) => ({ ok: false, output: (error.stdout ?? '') + (error.stderr ?? '') }),
+    (error: unknown) => {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      return { ok: false, output: (stdout ?? '') + (stderr ?? '') };
+    },
   );
 }
 
@@ -144,7 +146,7 @@ describe('Helm 3 and Helm 4', () => {
 
 describe('Artifact Hub annotations (Chart.yaml)', () => {
   const chart = readChart();
-  const annotation = <T>(key: string): T => parse(chart.annotations[`artifacthub.io/${key}`] ?? 'null') as T;
+  const annotation = (key: string): unknown => parse(chart.annotations[`artifacthub.io/${key}`] ?? 'null');
   let defaultImages: string[];
   beforeAll(async () => {
     const { objects } = await renderChart();
@@ -153,7 +155,7 @@ describe('Artifact Hub annotations (Chart.yaml)', () => {
   });
 
   it('images lists exactly the images the default values run', () => {
-    const images = annotation<{ name: string; image: string }[]>('images');
+    const images = annotation('images') as { name: string; image: string }[];
     const listed = images.map((i) => i.image).sort();
     // On failure, the message holds the list to paste (with names to fill in).
     expect(listed, `artifacthub.io/images should list:\n${stringify(defaultImages.map((image) => ({ name: '?', image })))}`).toEqual(defaultImages);
@@ -166,7 +168,7 @@ describe('Artifact Hub annotations (Chart.yaml)', () => {
     expect(section, `CHANGELOG.md has neither [${chart.version}] nor [Unreleased]`).toBeDefined();
     const expected = annotationChanges(section!);
     expect(expected.length).toBeGreaterThan(0);
-    expect(annotation<Change[]>('changes'), `artifacthub.io/changes should be:\n${stringify(expected)}`).toEqual(expected);
+    expect(annotation('changes'), `artifacthub.io/changes should be:\n${stringify(expected)}`).toEqual(expected);
   });
 
   it("license is the repository's", () => {
@@ -176,7 +178,7 @@ describe('Artifact Hub annotations (Chart.yaml)', () => {
   });
 
   it('links lead to the source and to files that exist in it', () => {
-    const links = annotation<{ name: string; url: string }[]>('links');
+    const links = annotation('links') as { name: string; url: string }[];
     expect(links.map((l) => l.name)).toEqual(['source', 'changelog', 'upgrading']);
     const home = (parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { home: string }).home;
     for (const { url } of links) {
@@ -281,7 +283,10 @@ describe('the release gate (node .ci/release.ts check <tag> <owner>)', () => {
   it('the CLI exits 1 with the problems on stderr', async () => {
     const result = await run(process.execPath, ['.ci/release.ts', 'check', 'v9.9.9', 'tracebridge'], { cwd: repoRoot }).then(
       () => 'passed',
-      (error: { code?: number; stderr?: string }) => `${error.code}: ${error.stderr}`,
+      (error: unknown) => {
+        const { code, stderr } = error as { code?: number; stderr?: string };
+        return `${code}: ${stderr}`;
+      },
     );
     expect(result).toMatch(/^1: release check: charts\/tracebridge\/Chart\.yaml version is .*, the tag says 9\.9\.9\n/);
   });
