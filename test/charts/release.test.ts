@@ -292,6 +292,27 @@ describe('the release gate (node .ci/release.ts check <tag> <owner>)', () => {
   });
 });
 
+describe('the packaged chart (what the release pushes)', () => {
+  let archive: string;
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tracebridge-package-'));
+    await run(helmBinary(), ['package', chartDir, '--destination', dir]);
+    archive = join(dir, `tracebridge-${readChart().version}.tgz`);
+  });
+
+  it('holds the files the symlinks point at, the changelog and upgrade notes, and no examples', async () => {
+    const files = (await run('tar', ['tzf', archive])).stdout.split('\n');
+    for (const file of ['Chart.yaml', 'values.schema.json', 'CHANGELOG.md', 'UPGRADING.md', 'files/collector/base.yaml', 'files/jaeger.yaml'])
+      expect(files).toContain(`tracebridge/${file}`);
+    expect(files.filter((f) => f.startsWith('tracebridge/examples/'))).toEqual([]);
+  });
+
+  it.each(EXAMPLES)('renders examples/%s exactly as the chart directory does', async (example) => {
+    const fromArchive = (await run(helmBinary(), ['template', RELEASE, archive, '--namespace', NAMESPACE, '--values', exampleValues(example)], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+    expect(normalizedDocuments(fromArchive)).toEqual(normalizedDocuments(await template(helmBinary(), [exampleValues(example)])));
+  });
+});
+
 describe('the release workflow (.github/workflows/release.yaml)', () => {
   const file = join(repoRoot, '.github/workflows/release.yaml');
   const text = readFileSync(file, 'utf8');
