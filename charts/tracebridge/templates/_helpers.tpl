@@ -214,6 +214,12 @@ destinations' fragments. The collector merges them itself: each fragment only ad
 {{- toJson $files -}}
 {{- end -}}
 
+{{/*
+The key of collector.config (values) in the collector's ConfigMap: the last --config, so the
+collector merges it over the fragments (maps merge; a list replaces the fragments' list).
+*/}}
+{{- define "tracebridge.collectorOverlayKey" -}}overlay.yaml{{- end -}}
+
 {{/* A fragment's key in the collector's ConfigMap: its path under collector/config/, "/" -> "-". */}}
 {{- define "tracebridge.collectorFragmentKey" -}}
 {{- replace "/" "-" . -}}

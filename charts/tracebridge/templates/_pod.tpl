@@ -84,7 +84,8 @@ Call with (list defaultsText overrides).
 {{- end -}}
 
 {{/* Pull secrets: global.imagePullSecrets, imagePullSecrets, the component's; each name once. */}}
-{{- define "tracebridge.imagePullSecrets" -}}
+{{- define "tracebridge.imagePullSecrets" -}}{{ include "tracebridge.pod.imagePullSecrets" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.imagePullSecrets" -}}
 {{- $ := .root -}}
 {{- $all := concat ((($.Values.global | default dict).imagePullSecrets) | default list) ($.Values.imagePullSecrets | default list) (.values.imagePullSecrets | default list) -}}
 {{- $names := list -}}
@@ -94,7 +95,8 @@ Call with (list defaultsText overrides).
 {{- end }}
 {{- end -}}
 
-{{- define "tracebridge.podSpecHead" -}}
+{{- define "tracebridge.podSpecHead" -}}{{ include "tracebridge.pod.podSpecHead" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.podSpecHead" -}}
 {{- $v := .values -}}
 {{- with include "tracebridge.imagePullSecrets" . }}
 imagePullSecrets:
@@ -129,7 +131,8 @@ topologySpreadConstraints:
 {{- end -}}
 
 {{/* The main container's env items after the chart's own: GOMEMLIMIT (Go programs), extraEnv. */}}
-{{- define "tracebridge.env" -}}
+{{- define "tracebridge.env" -}}{{ include "tracebridge.pod.env" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.env" -}}
 {{- $v := .values -}}
 {{- $given := list -}}
 {{- range $v.extraEnv }}{{ $given = append $given .name }}{{ end -}}
@@ -145,7 +148,8 @@ topologySpreadConstraints:
 {{- end }}
 {{- end -}}
 
-{{- define "tracebridge.containerExtras" -}}
+{{- define "tracebridge.containerExtras" -}}{{ include "tracebridge.pod.containerExtras" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.containerExtras" -}}
 {{- with .values.extraEnvFrom }}
 envFrom:
   {{- toYaml . | nindent 2 }}
@@ -154,19 +158,22 @@ securityContext:
   {{- include "tracebridge.mergedContainerSecurityContext" . | nindent 2 }}
 {{- end -}}
 
-{{- define "tracebridge.extraVolumeMounts" -}}
+{{- define "tracebridge.extraVolumeMounts" -}}{{ include "tracebridge.pod.extraVolumeMounts" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.extraVolumeMounts" -}}
 {{- with .values.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
 
-{{- define "tracebridge.extraContainers" -}}
+{{- define "tracebridge.extraContainers" -}}{{ include "tracebridge.pod.extraContainers" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.extraContainers" -}}
 {{- with .values.extraContainers }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
 
-{{- define "tracebridge.extraVolumes" -}}
+{{- define "tracebridge.extraVolumes" -}}{{ include "tracebridge.pod.extraVolumes" . | trim }}{{- end -}}
+{{- define "tracebridge.pod.extraVolumes" -}}
 {{- with .values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}
