@@ -39,7 +39,8 @@ function withSharedProperties(schema: unknown, defs: Record<string, Node>): unkn
   const node = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withSharedProperties(value, defs)])) as Node;
   if (!node.$ref || !node.properties) return node;
   const { $ref, unevaluatedProperties, ...rest } = node;
-  const shared = defs[$ref.replace('#/$defs/', '')]!;
+  const shared = defs[$ref.replace('#/$defs/', '')];
+  if (!shared) throw new Error(`${$ref}: no such entry in the schema's $defs`);
   return { ...rest, properties: { ...rest.properties, ...shared.properties }, additionalProperties: unevaluatedProperties ?? rest.additionalProperties };
 }
 
