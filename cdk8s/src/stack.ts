@@ -138,8 +138,12 @@ export class TracebridgeStack extends Construct {
     this.otlpHttpEndpoint = `http://${collector.host}:${collector.port('otlp-http')}`;
   }
 
-  /** The chart's `managed-by: Helm` (its .Release.Service) says cdk8s here, as kubectl applies these. */
+  /**
+   * The chart's `managed-by: Helm` (its .Release.Service) says cdk8s here, as kubectl applies these.
+   * An object without the label (one of extraObjects) stays without it, as helm renders it.
+   */
   private relabel(o: ApiObject): ApiObject {
+    if (o.metadata.getLabel(MANAGED_BY) === undefined) return o;
     o.metadata.addLabel(MANAGED_BY, 'cdk8s');
     const template = (o.toJson() as { spec?: { template?: { metadata?: { labels?: Json } } } }).spec?.template;
     if (template?.metadata?.labels?.[MANAGED_BY] !== undefined) o.addJsonPatch(JsonPatch.replace(`/spec/template/metadata/labels/${MANAGED_BY.replace('/', '~1')}`, 'cdk8s'));
@@ -194,7 +198,9 @@ export class TracebridgeChart extends Chart {
   readonly stack: TracebridgeStack;
 
   constructor(scope: Construct, id: string, props: TracebridgeStackProps = {}) {
-    super(scope, id, { disableResourceNameHashes: true, namespace: props.namespace });
-    this.stack = new TracebridgeStack(this, 'Stack', props);
+    // No Chart namespace: the chart's templates set each namespaced object's, and a cluster-scoped
+    // one (a PriorityClass in extraObjects) must stay without, as helm renders it.
+    super(scope, id, { disableResourceNameHashes: true });
+    this.stack = new TracebridgeStack(this, 'Stack', { ...props, namespace: props.namespace ?? 'default' });
   }
 }

@@ -26,11 +26,30 @@ function withoutRules(schema: unknown): unknown {
   return Object.fromEntries(Object.entries(schema).filter(([key]) => !RULE_KEYWORDS.has(key)).map(([key, value]) => [key, withoutRules(value)]));
 }
 
+type Node = { $ref?: string; properties?: Record<string, unknown>; unevaluatedProperties?: unknown; additionalProperties?: unknown; [key: string]: unknown };
+
+/**
+ * A component that has properties of its own and a $ref to a shared set ($defs/pod, the escape
+ * hatches): json-schema-to-typescript would take one or the other, so the shared properties are
+ * copied in, and the closed object (unevaluatedProperties: false) becomes additionalProperties.
+ */
+function withSharedProperties(schema: unknown, defs: Record<string, Node>): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => withSharedProperties(s, defs));
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const node = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withSharedProperties(value, defs)])) as Node;
+  if (!node.$ref || !node.properties) return node;
+  const { $ref, unevaluatedProperties, ...rest } = node;
+  const shared = defs[$ref.replace('#/$defs/', '')];
+  if (!shared) throw new Error(`${$ref}: no such entry in the schema's $defs`);
+  return { ...rest, properties: { ...rest.properties, ...shared.properties }, additionalProperties: unevaluatedProperties ?? rest.additionalProperties };
+}
+
 const BANNER = `/* Generated from charts/tracebridge/values.schema.json by cdk8s/src/values-type.ts: do not edit.
  * Regenerate with \`node cdk8s/src/values-type.ts\`. */`;
 
 export async function valuesTypeSource(): Promise<string> {
-  const schema = withoutRules(JSON.parse(readFileSync(schemaFile, 'utf8'))) as JSONSchema;
+  const parsed = JSON.parse(readFileSync(schemaFile, 'utf8')) as Node & { $defs: Record<string, Node> };
+  const schema = withoutRules(withSharedProperties(parsed, parsed.$defs)) as JSONSchema;
   delete schema.title;
   return compile(schema, 'TracebridgeValues', {
     bannerComment: BANNER,

@@ -1,13 +1,99 @@
 /* Generated from charts/tracebridge/values.schema.json by cdk8s/src/values-type.ts: do not edit.
  * Regenerate with `node cdk8s/src/values-type.ts`. */
 
+/**
+ * Pull secrets for every pod (for umbrella charts), added to imagePullSecrets.
+ */
+export type PullSecrets = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Secrets for pulling private images, on every pod.
+ */
+export type PullSecrets1 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
 export type Quantity = string | number;
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets2 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets3 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets4 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets5 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets6 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets7 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
+/**
+ * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
+ */
+export type PullSecrets8 = {
+  /**
+   * Secret name.
+   */
+  name: string;
+}[];
 
 export interface TracebridgeValues {
   /**
-   * Helm's global values (unused by this chart).
+   * Values shared with parent charts.
    */
   global?: {
+    /**
+     * Registry prefixed to every image without a registry of its own: registry/repository:tag.
+     */
+    imageRegistry?: string;
+    imagePullSecrets?: PullSecrets;
     [k: string]: unknown;
   };
   /**
@@ -24,19 +110,15 @@ export interface TracebridgeValues {
   commonLabels?: {
     [k: string]: string;
   };
-  /**
-   * Secrets for pulling private images.
-   */
-  imagePullSecrets?: {
-    /**
-     * Secret name.
-     */
-    name: string;
-  }[];
+  imagePullSecrets?: PullSecrets1;
   /**
    * The traced users/posts API.
    */
   api?: {
+    /**
+     * Deploy the demo API and its database (postgresql). false: the stack for your own apps; `helm test` then sends a span of its own.
+     */
+    enabled?: boolean;
     /**
      * The API image (also runs the migrations and `helm test`).
      */
@@ -53,6 +135,14 @@ export interface TracebridgeValues {
        * Image pull policy.
        */
       pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+      /**
+       * Registry of this image; empty: global.imageRegistry, else none (Docker Hub).
+       */
+      registry?: string;
+      /**
+       * Pin by digest: repository@digest (the tag is then ignored).
+       */
+      digest?: string;
     };
     /**
      * API replicas (ignored when autoscaling is enabled).
@@ -99,13 +189,6 @@ export interface TracebridgeValues {
      * Node.js flags (NODE_OPTIONS). The default fixes V8's young generation at 8 MB semi-spaces: sized from a 256Mi-512Mi limit it would get 2 MB and spend about 1.7x the CPU per request in scavenges. Empty: Node's defaults.
      */
     nodeOptions?: string;
-    /**
-     * Extra environment variables (Kubernetes EnvVar objects). Use valueFrom.secretKeyRef for anything secret.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
     resources?: Resources;
     /**
      * The API Service.
@@ -119,6 +202,8 @@ export interface TracebridgeValues {
        * Service port of the API.
        */
       port: number;
+      annotations?: ServiceAnnotations;
+      labels?: ServiceLabels;
     };
     /**
      * Prometheus metrics port of the API (/metrics).
@@ -168,6 +253,89 @@ export interface TracebridgeValues {
       minAvailable: number | string;
     };
     /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets2;
+    /**
      * Node labels the pods must match.
      */
     nodeSelector?: {
@@ -186,11 +354,15 @@ export interface TracebridgeValues {
       [k: string]: unknown;
     };
     /**
-     * Annotations on the pods.
+     * Topology spread constraints of the pods.
      */
-    podAnnotations?: {
-      [k: string]: string;
-    };
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
   /**
    * In-cluster PostgreSQL.
@@ -231,6 +403,124 @@ export interface TracebridgeValues {
       storageClass: string;
     };
     resources?: Resources;
+    /**
+     * The PostgreSQL Service.
+     */
+    service?: {
+      annotations?: ServiceAnnotations;
+      labels?: ServiceLabels;
+    };
+    /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets3;
+    /**
+     * Node labels the pods must match.
+     */
+    nodeSelector?: {
+      [k: string]: string;
+    };
+    /**
+     * Tolerations of the pods.
+     */
+    tolerations?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Affinity of the pods.
+     */
+    affinity?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Topology spread constraints of the pods.
+     */
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
   /**
    * An external PostgreSQL, used when postgresql.enabled=false.
@@ -431,7 +721,133 @@ export interface TracebridgeValues {
        * Service type.
        */
       type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+      annotations?: ServiceAnnotations;
+      labels?: ServiceLabels;
     };
+    /**
+     * Collector configuration deep-merged over the chart's (one more --config, last): extra receivers, processors, exporters, pipelines. A list (a pipeline's receivers) replaces the chart's: restate it whole.
+     */
+    config?: {
+      /**
+       * Collector receivers, by id.
+       */
+      receivers?: {
+        [k: string]: unknown;
+      };
+      /**
+       * Collector processors, by id.
+       */
+      processors?: {
+        [k: string]: unknown;
+      };
+      /**
+       * Collector exporters, by id.
+       */
+      exporters?: {
+        [k: string]: unknown;
+      };
+      /**
+       * Collector connectors, by id.
+       */
+      connectors?: {
+        [k: string]: unknown;
+      };
+      /**
+       * Collector extensions, by id.
+       */
+      extensions?: {
+        [k: string]: unknown;
+      };
+      /**
+       * Service section: pipelines, extensions, telemetry.
+       */
+      service?: {
+        [k: string]: unknown;
+      };
+    };
+    /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets4;
     /**
      * Node labels the pods must match.
      */
@@ -451,11 +867,15 @@ export interface TracebridgeValues {
       [k: string]: unknown;
     };
     /**
-     * Annotations on the pods.
+     * Topology spread constraints of the pods.
      */
-    podAnnotations?: {
-      [k: string]: string;
-    };
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
   /**
    * In-cluster Jaeger v2.
@@ -471,6 +891,124 @@ export interface TracebridgeValues {
      */
     maxTraces?: number;
     resources?: Resources;
+    /**
+     * The Jaeger Service.
+     */
+    service?: {
+      annotations?: ServiceAnnotations;
+      labels?: ServiceLabels;
+    };
+    /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets5;
+    /**
+     * Node labels the pods must match.
+     */
+    nodeSelector?: {
+      [k: string]: string;
+    };
+    /**
+     * Tolerations of the pods.
+     */
+    tolerations?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Affinity of the pods.
+     */
+    affinity?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Topology spread constraints of the pods.
+     */
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
   /**
    * In-cluster Prometheus.
@@ -490,6 +1028,124 @@ export interface TracebridgeValues {
      */
     retention?: string;
     resources?: Resources;
+    /**
+     * The Prometheus Service.
+     */
+    service?: {
+      annotations?: ServiceAnnotations;
+      labels?: ServiceLabels;
+    };
+    /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets6;
+    /**
+     * Node labels the pods must match.
+     */
+    nodeSelector?: {
+      [k: string]: string;
+    };
+    /**
+     * Tolerations of the pods.
+     */
+    tolerations?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Affinity of the pods.
+     */
+    affinity?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Topology spread constraints of the pods.
+     */
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
   /**
    * In-cluster Grafana.
@@ -513,6 +1169,124 @@ export interface TracebridgeValues {
      */
     passwordKey?: string;
     resources?: Resources;
+    /**
+     * The Grafana Service.
+     */
+    service?: {
+      annotations?: ServiceAnnotations;
+      labels?: ServiceLabels;
+    };
+    /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets7;
+    /**
+     * Node labels the pods must match.
+     */
+    nodeSelector?: {
+      [k: string]: string;
+    };
+    /**
+     * Tolerations of the pods.
+     */
+    tolerations?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Affinity of the pods.
+     */
+    affinity?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Topology spread constraints of the pods.
+     */
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
   /**
    * NetworkPolicies restricting ingress between components.
@@ -531,7 +1305,127 @@ export interface TracebridgeValues {
      * Create the `helm test` pod.
      */
     enabled: boolean;
+    /**
+     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+     */
+    extraEnv?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * envFrom sources of the main container (configMapRef, secretRef).
+     */
+    extraEnvFrom?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra pod volumes.
+     */
+    extraVolumes?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Extra volume mounts of the main container.
+     */
+    extraVolumeMounts?: {
+      name: string;
+      mountPath: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+     */
+    extraContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Init containers, after the chart's own.
+     */
+    initContainers?: {
+      name: string;
+      [k: string]: unknown;
+    }[];
+    /**
+     * Annotations on the pods.
+     */
+    podAnnotations?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels on the pods (the chart's own labels win).
+     */
+    podLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+     */
+    podSecurityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    /**
+     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+     */
+    securityContext?: {
+      [k: string]:
+        | string
+        | number
+        | boolean
+        | {
+            [k: string]: unknown;
+          }
+        | unknown[]
+        | null;
+    };
+    imagePullSecrets?: PullSecrets8;
+    /**
+     * Node labels the pods must match.
+     */
+    nodeSelector?: {
+      [k: string]: string;
+    };
+    /**
+     * Tolerations of the pods.
+     */
+    tolerations?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * Affinity of the pods.
+     */
+    affinity?: {
+      [k: string]: unknown;
+    };
+    /**
+     * Topology spread constraints of the pods.
+     */
+    topologySpreadConstraints?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * PriorityClass of the pods; empty: the cluster's default.
+     */
+    priorityClassName?: string;
   };
+  /**
+   * More objects to deploy with the release: Kubernetes objects or YAML strings, each rendered with tpl.
+   */
+  extraObjects?: (
+    | {
+        [k: string]: unknown;
+      }
+    | string
+  )[];
 }
 /**
  * Container resources (requests and limits).
@@ -544,6 +1438,18 @@ export interface ResourceList {
   cpu?: Quantity;
   memory?: Quantity;
   'ephemeral-storage'?: Quantity;
+}
+/**
+ * Annotations on the Service.
+ */
+export interface ServiceAnnotations {
+  [k: string]: string;
+}
+/**
+ * Labels on the Service (the chart's own labels win).
+ */
+export interface ServiceLabels {
+  [k: string]: string;
 }
 /**
  * Container image.
@@ -561,4 +1467,12 @@ export interface Image {
    * Image pull policy.
    */
   pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Registry of this image; empty: global.imageRegistry, else none (Docker Hub).
+   */
+  registry?: string;
+  /**
+   * Pin by digest: repository@digest (the tag is then ignored).
+   */
+  digest?: string;
 }

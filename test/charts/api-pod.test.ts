@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { KNOWN_ENV, loadConfig } from '../../api/src/config.ts';
-import { EXAMPLES, find, podSpecs, renderExample, type Container } from '../support/chart.ts';
+import { EXAMPLES, exampleValues, find, podSpecs, renderExample, type Container } from '../support/chart.ts';
 
 /**
  * Every variable the chart sets on the API's containers is one the API reads (api/src/config.ts
@@ -16,10 +18,14 @@ function envOf(container: Container): Record<string, string> {
   );
 }
 
-describe.each(EXAMPLES)('examples/%s: the API containers', (example) => {
+/** The examples that deploy the API (api.enabled is not false). */
+const WITH_API = EXAMPLES.filter((example) => (parse(readFileSync(exampleValues(example), 'utf8')) as { api?: { enabled?: boolean } }).api?.enabled !== false);
+
+describe.each(WITH_API)('examples/%s: the API containers', (example) => {
   it('set only variables the API reads, and the API accepts them', async () => {
     const { spec } = podSpecs([find((await renderExample(example)).objects, 'Deployment', 'tracebridge-api')])[0]!;
-    const containers = [...spec.containers, ...(spec.initContainers ?? [])];
+    // The chart's own containers; extraContainers and initContainers from values are the user's.
+    const containers = [...spec.containers, ...(spec.initContainers ?? [])].filter((c) => ['api', 'migrate'].includes(c.name));
     expect(containers.map((c) => c.name).sort()).toEqual(['api', 'migrate']);
     for (const container of containers) {
       const env = envOf(container);
@@ -34,7 +40,7 @@ describe('the API pod on termination', () => {
   // After the drain the API closes its pool (bounded at 1 s) and flushes spans (bounded at 5 s).
   const AFTER_DRAIN_MS = 6000;
 
-  it.each(EXAMPLES)('examples/%s: the grace period covers preStop, the drain the API reads and the flush', async (example) => {
+  it.each(WITH_API)('examples/%s: the grace period covers preStop, the drain the API reads and the flush', async (example) => {
     const { spec } = podSpecs([find((await renderExample(example)).objects, 'Deployment', 'tracebridge-api')])[0]!;
     const pod = spec as typeof spec & { terminationGracePeriodSeconds: number };
     const api = pod.containers[0] as Container & { lifecycle: { preStop: { sleep: { seconds: number } } } };

@@ -34,6 +34,8 @@ export async function startJaeger(): Promise<Jaeger> {
 export interface Collector {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT. */
   otlpGrpcEndpoint: string;
+  /** The OTLP/HTTP receiver's base URL (POST <url>/v1/traces). */
+  otlpHttpUrl: string;
   metricsUrl: string;
   /** The running process (replaced by start()). */
   readonly process: ManagedProcess;
@@ -79,6 +81,7 @@ export async function startCollector(
   let current = await launch();
   return {
     otlpGrpcEndpoint: `http://127.0.0.1:${grpc}`,
+    otlpHttpUrl: `http://127.0.0.1:${http}`,
     metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
     get process() {
       return current;

@@ -27,7 +27,9 @@ const END = '<!-- values:end -->';
 function resolve(schema: Schema, root: Schema & { $defs?: Record<string, Schema> }): Schema {
   if (!schema.$ref) return schema;
   const target = root.$defs![schema.$ref.replace('#/$defs/', '')]!;
-  return { ...target, description: schema.description ?? target.description };
+  // A component with its own properties and a shared set ($defs/pod): the rows of both.
+  const properties = schema.properties || target.properties ? { ...schema.properties, ...target.properties } : undefined;
+  return { ...target, description: schema.description ?? target.description, ...(properties ? { properties } : {}) };
 }
 
 function typeOf(schema: Schema): string {
@@ -54,7 +56,6 @@ export function valuesTable(): string {
     if (s.properties && !isLeafObject && path.length > 0 && s.description) rows.push(`| **${path.join('.')}** | | | ${s.description} |`);
     if (s.properties && !isLeafObject) {
       for (const [key, child] of Object.entries(s.properties)) {
-        if (path.length === 0 && key === 'global') continue;
         walk(child, [...path, key], (value as Record<string, unknown> | undefined)?.[key]);
       }
       return;

@@ -1,17 +1,15 @@
 // `helm test`: the API answers through its Service, and — when JAEGER_URL is set — the trace of
-// a request we started reaches Jaeger through the collector. Runs in the API's image (plain
-// node, no dependencies); the test suite runs it too, against a real API and Jaeger.
+// a request we started reaches Jaeger through the collector. Without the API (api.enabled=false:
+// COLLECTOR_OTLP_HTTP_URL instead of API_URL) it sends a span of its own to the collector over
+// OTLP/HTTP and looks for that. Runs in the API's image (plain node, no dependencies); the test
+// suite runs it too, against a real API or collector, and Jaeger.
 import { randomBytes } from 'node:crypto';
 
-const apiUrl = required('API_URL');
+const apiUrl = process.env.API_URL;
+const collectorUrl = process.env.COLLECTOR_OTLP_HTTP_URL;
 const jaegerUrl = process.env.JAEGER_URL;
+if (!apiUrl && !collectorUrl) fail('set API_URL or COLLECTOR_OTLP_HTTP_URL');
 const deadlineMs = Number(process.env.SMOKE_TEST_TIMEOUT_MS ?? 90_000);
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) fail(`${name} is not set`);
-  return value;
-}
 
 function fail(message) {
   console.error(`FAIL ${message}`);
@@ -36,16 +34,50 @@ async function expectStatus(method, path, status, options) {
   return response.body;
 }
 
+/** One span in OTLP/JSON, as any OTLP/HTTP client sends it. */
+async function sendSpan() {
+  const nanos = BigInt(Date.now()) * 1_000_000n;
+  const body = {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'tracebridge-helm-test' } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'tracebridge-helm-test' },
+            spans: [{ traceId, spanId: randomBytes(8).toString('hex'), name: 'helm test', kind: 1, startTimeUnixNano: String(nanos), endTimeUnixNano: String(nanos + 1_000_000n) }],
+          },
+        ],
+      },
+    ],
+  };
+  const response = await fetch(`${collectorUrl}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  }).catch((error) => fail(`POST ${collectorUrl}/v1/traces: ${error.message}`));
+  if (response.status !== 200) fail(`POST ${collectorUrl}/v1/traces: expected 200, got ${response.status} ${await response.text()}`);
+  console.log(`ok   POST /v1/traces -> 200 (span "helm test", trace ${traceId})`);
+}
+
 const traceId = randomBytes(16).toString('hex');
 const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
 
-await expectStatus('GET', '/healthz', 200);
-await expectStatus('GET', '/readyz', 200);
-const user = await expectStatus('POST', '/users', 201, {
-  headers: { traceparent },
-  body: { name: 'helm test', email: `helm-test-${traceId.slice(0, 12)}@example.test` },
-});
-await expectStatus('DELETE', `/users/${user.id}`, 204, { headers: { traceparent } });
+/** Spans the trace must have in Jaeger. */
+let expected;
+if (apiUrl) {
+  await expectStatus('GET', '/healthz', 200);
+  await expectStatus('GET', '/readyz', 200);
+  const user = await expectStatus('POST', '/users', 201, {
+    headers: { traceparent },
+    body: { name: 'helm test', email: `helm-test-${traceId.slice(0, 12)}@example.test` },
+  });
+  await expectStatus('DELETE', `/users/${user.id}`, 204, { headers: { traceparent } });
+  expected = ['POST /users', 'DELETE /users/:id'];
+} else {
+  await sendSpan();
+  expected = ['helm test'];
+}
 
 if (jaegerUrl) {
   const started = Date.now();
@@ -53,7 +85,7 @@ if (jaegerUrl) {
     const response = await fetch(`${jaegerUrl}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
     const spans = response?.ok ? ((await response.json()).data?.[0]?.spans ?? []) : [];
     const names = new Set(spans.map((span) => span.operationName));
-    if (names.has('POST /users') && names.has('DELETE /users/:id')) {
+    if (expected.every((name) => names.has(name))) {
       console.log(`ok   trace ${traceId} in Jaeger: ${spans.length} spans`);
       break;
     }

@@ -59,8 +59,21 @@ labels:
   {{- include "tracebridge.labels" (list $ (index . 1)) | nindent 2 }}
 {{- end -}}
 
+{{/*
+An image reference: (list $ image). [registry/]repository, then @digest when pinned (the tag is
+then ignored, as in the Bitnami and OpenTelemetry charts), else :tag (empty: the chart's
+appVersion). The registry: the image's own, else global.imageRegistry, else none (Docker Hub).
+*/}}
 {{- define "tracebridge.image" -}}
-{{- printf "%s:%s" .repository (toString .tag) -}}
+{{- $ := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- $registry := default (($.Values.global | default dict).imageRegistry) $image.registry -}}
+{{- $name := ternary (printf "%s/%s" (trimSuffix "/" (toString $registry)) $image.repository) $image.repository (not (empty $registry)) -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $name $image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $name (toString (default $.Chart.AppVersion $image.tag)) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Pod Security "restricted": call with the UID the image runs as. ------------------------ */}}
@@ -200,6 +213,12 @@ destinations' fragments. The collector merges them itself: each fragment only ad
 {{- range (include "tracebridge.destinationNames" . | fromJsonArray) }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
 {{- toJson $files -}}
 {{- end -}}
+
+{{/*
+The key of collector.config (values) in the collector's ConfigMap: the last --config, so the
+collector merges it over the fragments (maps merge; a list replaces the fragments' list).
+*/}}
+{{- define "tracebridge.collectorOverlayKey" -}}overlay.yaml{{- end -}}
 
 {{/* A fragment's key in the collector's ConfigMap: its path under collector/config/, "/" -> "-". */}}
 {{- define "tracebridge.collectorFragmentKey" -}}
