@@ -4,23 +4,34 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The release-wide prefix; components append "-api", "-collector", ... (at most 52 + 11). */}}
+{{/*
+The release-wide prefix: fullnameOverride, else the release name plus the chart name when the
+release name does not already contain it (in front when the release name starts with a digit).
+Dots become dashes, and a prefix still not starting with a letter gets the chart name in front,
+so that it can begin a Service name (a DNS-1035 label; helm allows release names such as "1st"
+or "a.b").
+*/}}
 {{- define "tracebridge.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
-{{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- $full := .Values.fullnameOverride -}}
+{{- if not $full -}}
+{{- $full = ternary .Release.Name (printf "%s-%s" .Release.Name $name) (contains $name .Release.Name) -}}
+{{- if not (regexMatch "^[a-z]" $full) }}{{ $full = printf "%s-%s" $name .Release.Name }}{{ end -}}
 {{- end -}}
-{{- end -}}
+{{- $full = replace "." "-" $full -}}
+{{- if not (regexMatch "^[a-z]" $full) }}{{ $full = printf "%s-%s" $name $full }}{{ end -}}
+{{- $full | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* "<fullname>-<component>": call with (list $ "api"). */}}
+{{/*
+"<fullname>-<component>", at most 52 characters for any release name: the prefix is cut so
+that "-<component>" always fits. 52, not 63: a StatefulSet's pods carry the label
+controller-revision-hash "<name>-<10 characters>", at most 63. Call with (list $ "api").
+*/}}
 {{- define "tracebridge.componentName" -}}
-{{- printf "%s-%s" (include "tracebridge.fullname" (index . 0)) (index . 1) -}}
+{{- $component := index . 1 -}}
+{{- $prefix := include "tracebridge.fullname" (index . 0) | trunc (int (sub 51 (len $component))) -}}
+{{- printf "%s-%s" (regexReplaceAll "-+$" $prefix "") $component -}}
 {{- end -}}
 
 {{- define "tracebridge.chart" -}}
@@ -31,8 +42,9 @@
 
 {{- define "tracebridge.selectorLabels" -}}
 {{- $ := index . 0 -}}
-app.kubernetes.io/name: {{ include "tracebridge.name" $ }}
-app.kubernetes.io/instance: {{ $.Release.Name }}
+{{- /* Quoted: a release name such as "123" or "1.2" would otherwise be a YAML number. */}}
+app.kubernetes.io/name: {{ include "tracebridge.name" $ | quote }}
+app.kubernetes.io/instance: {{ $.Release.Name | quote }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
@@ -226,7 +238,7 @@ margin, so SIGKILL never cuts the flush. Returns JSON.
 {{- $ := index . 0 -}}
 - podSelector:
     matchExpressions:
-      - {key: app.kubernetes.io/instance, operator: In, values: [{{ $.Release.Name }}]}
+      - {key: app.kubernetes.io/instance, operator: In, values: [{{ $.Release.Name | quote }}]}
       - {key: app.kubernetes.io/component, operator: In, values: [{{ rest . | join ", " }}]}
 {{- end -}}
 
