@@ -34,6 +34,10 @@ export interface TracebridgeValues {
     name: string;
   }[];
   /**
+   * Generate the PostgreSQL and Grafana passwords in a render that cannot read the cluster (helm template, Argo CD); off: such a render needs postgresql.existingSecret and grafana.existingSecret. See "Passwords and GitOps".
+   */
+  allowGeneratedPasswordsWithoutLookup?: boolean;
+  /**
    * The traced users/posts API.
    */
   api?: {
@@ -150,7 +154,7 @@ export interface TracebridgeValues {
        */
       maxReplicas: number;
       /**
-       * Target CPU utilization.
+       * Average CPU to scale at, in percent of the CPU request; between 25 % and 90 % of the CPU limit.
        */
       targetCPUUtilizationPercentage: number;
     };
@@ -202,6 +206,10 @@ export interface TracebridgeValues {
     enabled?: boolean;
     image?: Image;
     /**
+     * Let an upgrade change the major version of postgresql.image.tag (for the dump-and-restore path in "Upgrading").
+     */
+    allowMajorVersionChange?: boolean;
+    /**
      * Database name.
      */
     database?: string;
@@ -222,7 +230,7 @@ export interface TracebridgeValues {
      */
     persistence?: {
       /**
-       * Volume size.
+       * Volume size; fixed once installed (see "Upgrading").
        */
       size: string;
       /**

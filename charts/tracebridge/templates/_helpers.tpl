@@ -40,9 +40,9 @@ controller-revision-hash "<name>-<10 characters>", at most 63. Call with (list $
 
 {{/* Labels: call with (list $ "component"). ------------------------------------------------ */}}
 
+{{/* Quoted: a release name such as "123" or "1.2" would otherwise be a YAML number. */}}
 {{- define "tracebridge.selectorLabels" -}}
 {{- $ := index . 0 -}}
-{{- /* Quoted: a release name such as "123" or "1.2" would otherwise be a YAML number. */}}
 app.kubernetes.io/name: {{ include "tracebridge.name" $ | quote }}
 app.kubernetes.io/instance: {{ $.Release.Name | quote }}
 app.kubernetes.io/component: {{ index . 1 }}
@@ -168,7 +168,11 @@ postgresql: {postgresql: 5432}
 
 {{/*
 A password that survives upgrades: the one in the live Secret if there is one, else a new one.
-Call with (list $ "secret-name" "key"); returns it base64-encoded.
+A render that cannot read the cluster (helm template, --dry-run=client, Argo CD) gets
+an empty lookup and would put a new password in every render, which applied over the live Secret
+rotates it: such a render fails, naming the fix, unless allowGeneratedPasswordsWithoutLookup.
+Listing the namespace's Secrets tells the two apart (helm's own release storage lists them).
+Call with (list $ "secret-name" "key" "postgresql"); returns it base64-encoded.
 */}}
 {{- define "tracebridge.generatedPassword" -}}
 {{- $ := index . 0 -}}
@@ -176,6 +180,9 @@ Call with (list $ "secret-name" "key"); returns it base64-encoded.
 {{- if and $live $live.data (hasKey $live.data (index . 2)) -}}
 {{- index $live.data (index . 2) -}}
 {{- else -}}
+{{- if not (or $.Values.allowGeneratedPasswordsWithoutLookup (lookup "v1" "Secret" $.Release.Namespace "")) -}}
+{{- fail (printf "%s.existingSecret is empty, so the chart would generate the password; it keeps a generated one across upgrades by reading the live Secret (lookup), which this render cannot do (helm template, --dry-run=client, Argo CD): every render would carry a new password, and applying it would rotate the live one. Create the Secret and set %s.existingSecret (see \"Passwords and GitOps\" in the chart README), render against the cluster (helm template --dry-run=server), or set allowGeneratedPasswordsWithoutLookup=true if whatever applies this render only ever creates the Secret" (index . 3) (index . 3)) -}}
+{{- end -}}
 {{- randAlphaNum 32 | b64enc -}}
 {{- end -}}
 {{- end -}}
