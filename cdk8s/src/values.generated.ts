@@ -2,6 +2,42 @@
  * Regenerate with `node cdk8s/src/values-type.ts`. */
 
 export type Quantity = string | number;
+export type NetworkPolicyPeers = NetworkPolicyPeer[];
+export type NetworkPolicyPorts = NetworkPolicyPort[];
+/**
+ * More ingress rules (NetworkPolicyIngressRule).
+ */
+export type NetworkPolicyExtraIngress = {
+  from?: NetworkPolicyPeers;
+  ports?: NetworkPolicyPorts;
+}[];
+/**
+ * Egress rules (NetworkPolicyEgressRule); given any, egress is restricted to DNS, the release's peers and these.
+ */
+export type NetworkPolicyExtraEgress = {
+  to?: NetworkPolicyPeers;
+  ports?: NetworkPolicyPorts;
+}[];
+/**
+ * Peers that may send OTLP (otlp-grpc, otlp-http).
+ */
+export type NetworkPolicyPeers1 = NetworkPolicyPeer[];
+/**
+ * Peers that may query Jaeger (query-http).
+ */
+export type NetworkPolicyPeers2 = NetworkPolicyPeer[];
+/**
+ * Peers that may query Prometheus (http).
+ */
+export type NetworkPolicyPeers3 = NetworkPolicyPeer[];
+/**
+ * Peers that may connect to PostgreSQL (postgresql).
+ */
+export type NetworkPolicyPeers4 = NetworkPolicyPeer[];
+/**
+ * Peers that may open Grafana (http), e.g. the ingress controller.
+ */
+export type NetworkPolicyPeers5 = NetworkPolicyPeer[];
 
 export interface TracebridgeValues {
   /**
@@ -523,13 +559,60 @@ export interface TracebridgeValues {
     resources?: Resources;
   };
   /**
-   * NetworkPolicies restricting ingress between components.
+   * NetworkPolicies restricting ingress between components, and egress where asked.
    */
   networkPolicy?: {
     /**
      * Create NetworkPolicies.
      */
     enabled: boolean;
+    /**
+     * The API's policy (its http port is open to all).
+     */
+    api?: {
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * The collector's policy.
+     */
+    collector?: {
+      from?: NetworkPolicyPeers1;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * Jaeger's policy.
+     */
+    jaeger?: {
+      from?: NetworkPolicyPeers2;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * Prometheus' policy.
+     */
+    prometheus?: {
+      from?: NetworkPolicyPeers3;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * PostgreSQL's policy.
+     */
+    postgresql?: {
+      from?: NetworkPolicyPeers4;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * Grafana's policy: no ingress but kubectl port-forward and these peers.
+     */
+    grafana?: {
+      from?: NetworkPolicyPeers5;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
   };
   /**
    * `helm test`.
@@ -569,4 +652,36 @@ export interface Image {
    * Image pull policy.
    */
   pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+}
+/**
+ * A NetworkPolicyPeer: pods, namespaces or an IP block.
+ */
+export interface NetworkPolicyPeer {
+  /**
+   * Label selector of pods.
+   */
+  podSelector?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Label selector of namespaces.
+   */
+  namespaceSelector?: {
+    [k: string]: unknown;
+  };
+  ipBlock?: {
+    /**
+     * CIDR.
+     */
+    cidr: string;
+    except?: string[];
+  };
+}
+/**
+ * A NetworkPolicyPort: a number or the pod's port name.
+ */
+export interface NetworkPolicyPort {
+  port?: number | string;
+  endPort?: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
 }

@@ -243,7 +243,7 @@ describe('the constructs from another cdk8s app (cdk8s/examples/embed.ts)', () =
     expect(find(platform, 'Deployment', 'obs-tracebridge-api').metadata.annotations).toEqual({ 'platform.example.com/owner': 'observability' });
     const api = podSpecs([find(platform, 'Deployment', 'obs-tracebridge-api')])[0]!.spec.containers[0]!;
     expect(api.env).toContainEqual(expect.objectContaining({ value: 'staging' }));
-    expect(platform.filter((o) => o.kind === 'NetworkPolicy')).toHaveLength(5);
+    expect(platform.filter((o) => o.kind === 'NetworkPolicy')).toHaveLength(6);
     const all = join(dir, 'all.yaml');
     writeFileSync(all, `${readFileSync(join(dir, 'platform.k8s.yaml'), 'utf8')}---\n${readFileSync(join(dir, 'platform-secrets.k8s.yaml'), 'utf8')}`);
     expect((await kubectlValidate(all, '1.35')).ok).toBe(true);

@@ -42,7 +42,7 @@ describe('helm lint', () => {
 
 describe('examples render to their golden files', () => {
   it('there is an example for each case the chart documents', () => {
-    expect(EXAMPLES).toEqual(['all-destinations', 'availability', 'datadog', 'external-postgres', 'gitops', 'grafana-cloud', 'kind', 'local-cluster']);
+    expect(EXAMPLES).toEqual(['all-destinations', 'availability', 'datadog', 'external-postgres', 'gitops', 'grafana-cloud', 'kind', 'local-cluster', 'network-policies-extra']);
   });
 
   it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {
@@ -298,7 +298,7 @@ describe('optional objects', () => {
     expect(kinds('all-destinations')).toContain('HorizontalPodAutoscaler');
     expect(kinds('all-destinations')).toContain('PodDisruptionBudget');
     const policies = objectsOf('all-destinations').filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort();
-    expect(policies).toEqual(['tracebridge-api', 'tracebridge-collector', 'tracebridge-jaeger', 'tracebridge-postgresql', 'tracebridge-prometheus']);
+    expect(policies).toEqual(['tracebridge-api', 'tracebridge-collector', 'tracebridge-grafana', 'tracebridge-jaeger', 'tracebridge-postgresql', 'tracebridge-prometheus']);
   });
 
   it('the database accepts connections only from the API pods (which run the migrations)', () => {

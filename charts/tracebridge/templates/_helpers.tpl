@@ -249,7 +249,7 @@ margin, so SIGKILL never cuts the flush. Returns JSON.
       - {key: app.kubernetes.io/component, operator: In, values: [{{ rest . | join ", " }}]}
 {{- end -}}
 
-{{/* A NetworkPolicy header for a component's pods: call with (list $ "component"). */}}
+{{/* A NetworkPolicy header for a component's pods, egress included: call with (list $ "component"). */}}
 {{- define "tracebridge.networkPolicyHead" -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -259,7 +259,7 @@ spec:
   podSelector:
     matchLabels:
       {{- include "tracebridge.selectorLabels" . | nindent 6 }}
-  policyTypes: [Ingress]
+  {{- include "tracebridge.networkPolicyEgress" . | nindent 2 }}
 {{- end -}}
 
 {{/* Rules of the Roles that let Prometheus and the collector find the pods they scrape. */}}
