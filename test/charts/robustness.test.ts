@@ -33,7 +33,7 @@ describe('a render that cannot read the cluster never carries a generated passwo
   it('so does a client-side dry run; helm lint, whose `fail` never fails, still passes', async () => {
     const dryRun = await run(helmBinary(), ['install', 'tracebridge', chartDir, '--dry-run=client']).then(
       () => '',
-      (e: { stderr: string }) => e.stderr,
+      (e: unknown) => (e as { stderr: string }).stderr,
     );
     expect(dryRun).toContain('postgresql.existingSecret is empty');
     const { stdout } = await run(helmBinary(), ['lint', '--strict', chartDir]);
@@ -91,7 +91,7 @@ describe('PostgreSQL changes a live StatefulSet cannot take', () => {
     const args = ['template', 'tracebridge', copy, '--namespace', 'tracebridge', ...AS_INSTALLED, ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`])];
     return run(helmBinary(), args, { maxBuffer: 64 * 1024 * 1024 }).then(
       () => 'ok',
-      (e: { stderr: string }) => e.stderr,
+      (e: unknown) => (e as { stderr: string }).stderr,
     );
   }
 
