@@ -203,7 +203,7 @@ export interface TracebridgeValues {
        */
       enabled: boolean;
       /**
-       * Pods that must stay available.
+       * Pods that must stay available; with a single pod (api.replicas or api.autoscaling.minReplicas) rendered as maxUnavailable 1, so that drains proceed.
        */
       minAvailable: number | string;
     };

@@ -3,10 +3,9 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { ValuesError } from '../../cdk8s/src/index.ts';
-import { TracebridgeStack } from '../../cdk8s/src/stack.ts';
 import { App, Chart } from 'cdk8s';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TracebridgeStack, ValuesError } from '../../cdk8s/src/index.ts';
 import { AS_INSTALLED, chartDir, find, helmBinary, renderChart, renderError, renderExample, podSpecs, type K8sObject } from '../support/chart.ts';
 
 /**
