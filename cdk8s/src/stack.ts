@@ -90,7 +90,12 @@ export class TracebridgeStack extends Construct {
     const helmExecutable = props.helmExecutable ?? helmBinary();
     const dir = mkdtempSync(join(tmpdir(), 'tracebridge-cdk8s-values-'));
     try {
-      const files = [...(props.valuesFiles ?? [])];
+      // The generated passwords, new in each render, are the stack's generatedSecrets, created
+      // only when absent (secretsScope): the chart may generate them without lookup. First, so
+      // that values setting allowGeneratedPasswordsWithoutLookup=false (existingSecret only) win.
+      const allow = join(dir, 'generated-passwords.yaml');
+      writeFileSync(allow, stringify({ allowGeneratedPasswordsWithoutLookup: true }));
+      const files = [allow, ...(props.valuesFiles ?? [])];
       inputs.forEach((input, i) => {
         const file = join(dir, `values-${i}.yaml`);
         writeFileSync(file, stringify(input));

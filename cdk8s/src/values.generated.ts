@@ -74,6 +74,42 @@ export type PullSecrets7 = {
    */
   name: string;
 }[];
+export type NetworkPolicyPeers = NetworkPolicyPeer[];
+export type NetworkPolicyPorts = NetworkPolicyPort[];
+/**
+ * More ingress rules (NetworkPolicyIngressRule).
+ */
+export type NetworkPolicyExtraIngress = {
+  from?: NetworkPolicyPeers;
+  ports?: NetworkPolicyPorts;
+}[];
+/**
+ * Egress rules (NetworkPolicyEgressRule); given any, egress is restricted to DNS, the release's peers and these.
+ */
+export type NetworkPolicyExtraEgress = {
+  to?: NetworkPolicyPeers;
+  ports?: NetworkPolicyPorts;
+}[];
+/**
+ * Peers that may send OTLP (otlp-grpc, otlp-http).
+ */
+export type NetworkPolicyPeers1 = NetworkPolicyPeer[];
+/**
+ * Peers that may query Jaeger (query-http).
+ */
+export type NetworkPolicyPeers2 = NetworkPolicyPeer[];
+/**
+ * Peers that may query Prometheus (http).
+ */
+export type NetworkPolicyPeers3 = NetworkPolicyPeer[];
+/**
+ * Peers that may connect to PostgreSQL (postgresql).
+ */
+export type NetworkPolicyPeers4 = NetworkPolicyPeer[];
+/**
+ * Peers that may open Grafana (http), e.g. the ingress controller.
+ */
+export type NetworkPolicyPeers5 = NetworkPolicyPeer[];
 /**
  * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
  */
@@ -235,7 +271,7 @@ export interface TracebridgeValues {
        */
       maxReplicas: number;
       /**
-       * Target CPU utilization.
+       * Average CPU to scale at, in percent of the CPU request; between 25 % and 90 % of the CPU limit.
        */
       targetCPUUtilizationPercentage: number;
     };
@@ -248,7 +284,7 @@ export interface TracebridgeValues {
        */
       enabled: boolean;
       /**
-       * Pods that must stay available.
+       * Pods that must stay available; with a single pod (api.replicas or api.autoscaling.minReplicas) rendered as maxUnavailable 1, so that drains proceed.
        */
       minAvailable: number | string;
     };
@@ -394,7 +430,7 @@ export interface TracebridgeValues {
      */
     persistence?: {
       /**
-       * Volume size.
+       * Volume size; fixed once installed (see "Upgrading").
        */
       size: string;
       /**
@@ -410,6 +446,10 @@ export interface TracebridgeValues {
       annotations?: ServiceAnnotations;
       labels?: ServiceLabels;
     };
+    /**
+     * Let an upgrade change the major version of postgresql.image.tag (for the dump-and-restore path in "Upgrading").
+     */
+    allowMajorVersionChange?: boolean;
     /**
      * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
      */
@@ -1289,13 +1329,60 @@ export interface TracebridgeValues {
     priorityClassName?: string;
   };
   /**
-   * NetworkPolicies restricting ingress between components.
+   * NetworkPolicies restricting ingress between components, and egress where asked.
    */
   networkPolicy?: {
     /**
      * Create NetworkPolicies.
      */
     enabled: boolean;
+    /**
+     * The API's policy (its http port is open to all).
+     */
+    api?: {
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * The collector's policy.
+     */
+    collector?: {
+      from?: NetworkPolicyPeers1;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * Jaeger's policy.
+     */
+    jaeger?: {
+      from?: NetworkPolicyPeers2;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * Prometheus' policy.
+     */
+    prometheus?: {
+      from?: NetworkPolicyPeers3;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * PostgreSQL's policy.
+     */
+    postgresql?: {
+      from?: NetworkPolicyPeers4;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
+    /**
+     * Grafana's policy: no ingress but kubectl port-forward and these peers.
+     */
+    grafana?: {
+      from?: NetworkPolicyPeers5;
+      extraIngress?: NetworkPolicyExtraIngress;
+      extraEgress?: NetworkPolicyExtraEgress;
+    };
   };
   /**
    * `helm test`.
@@ -1426,6 +1513,10 @@ export interface TracebridgeValues {
       }
     | string
   )[];
+  /**
+   * Generate the PostgreSQL and Grafana passwords in a render that cannot read the cluster (helm template, Argo CD); off: such a render needs postgresql.existingSecret and grafana.existingSecret. See "Passwords and GitOps".
+   */
+  allowGeneratedPasswordsWithoutLookup?: boolean;
 }
 /**
  * Container resources (requests and limits).
@@ -1475,4 +1566,36 @@ export interface Image {
    * Pin by digest: repository@digest (the tag is then ignored).
    */
   digest?: string;
+}
+/**
+ * A NetworkPolicyPeer: pods, namespaces or an IP block.
+ */
+export interface NetworkPolicyPeer {
+  /**
+   * Label selector of pods.
+   */
+  podSelector?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Label selector of namespaces.
+   */
+  namespaceSelector?: {
+    [k: string]: unknown;
+  };
+  ipBlock?: {
+    /**
+     * CIDR.
+     */
+    cidr: string;
+    except?: string[];
+  };
+}
+/**
+ * A NetworkPolicyPort: a number or the pod's port name.
+ */
+export interface NetworkPolicyPort {
+  port?: number | string;
+  endPort?: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AS_INSTALLED,
   chartDir,
   EXAMPLES,
   exampleValues,
@@ -41,7 +42,7 @@ describe('helm lint', () => {
 
 describe('examples render to their golden files', () => {
   it('there is an example for each case the chart documents', () => {
-    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'datadog', 'escape-hatches', 'external-postgres', 'grafana-cloud', 'images-pinned', 'kind', 'local-cluster']);
+    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'availability', 'datadog', 'escape-hatches', 'external-postgres', 'gitops', 'grafana-cloud', 'images-pinned', 'kind', 'local-cluster', 'network-policies-extra']);
   });
 
   it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {
@@ -300,7 +301,7 @@ describe('optional objects', () => {
     expect(kinds('all-destinations')).toContain('HorizontalPodAutoscaler');
     expect(kinds('all-destinations')).toContain('PodDisruptionBudget');
     const policies = objectsOf('all-destinations').filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort();
-    expect(policies).toEqual(['tracebridge-api', 'tracebridge-collector', 'tracebridge-jaeger', 'tracebridge-postgresql', 'tracebridge-prometheus']);
+    expect(policies).toEqual(['tracebridge-api', 'tracebridge-collector', 'tracebridge-grafana', 'tracebridge-jaeger', 'tracebridge-postgresql', 'tracebridge-prometheus']);
   });
 
   it('the database accepts connections only from the API pods (which run the migrations)', () => {
@@ -343,7 +344,7 @@ describe('optional objects', () => {
 
 describe('NOTES.txt', () => {
   async function notes(set: Record<string, string> = {}): Promise<string> {
-    const args = ['install', 'tracebridge', chartDir, '--namespace', 'tb', '--dry-run=client'];
+    const args = ['install', 'tracebridge', chartDir, '--namespace', 'tb', '--dry-run=client', ...AS_INSTALLED];
     for (const [k, v] of Object.entries(set)) args.push('--set', `${k}=${v}`);
     const { stdout } = await run(helmBinary(), args, { maxBuffer: 64 * 1024 * 1024 });
     return stdout.slice(stdout.indexOf('NOTES:'));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { exampleValues } from '../support/chart.ts';
+import { AS_INSTALLED, exampleValues } from '../support/chart.ts';
 import { freePort } from '../support/ports.ts';
 import { toolBinary } from '../support/tools.ts';
 import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from '../support/process.ts';
@@ -74,7 +74,7 @@ describe('the README commands', () => {
     expect(helmCommands).toContain('helm install tracebridge charts/tracebridge');
     for (const command of helmCommands) {
       const [, ...args] = withoutEnv(command).split(/\s+/);
-      const { stdout } = await run(toolBinary('HELM_BIN'), [...args, '--dry-run=client'], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run(toolBinary('HELM_BIN'), [...args, '--dry-run=client', ...AS_INSTALLED], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
       expect(stdout).toContain('kind: Deployment');
       expect(stdout).toContain('NOTES:');
     }

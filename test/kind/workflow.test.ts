@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
+import { AS_INSTALLED, find, podSpecs, renderExample, type K8sObject } from '../support/chart.ts';
 import { repoRoot } from '../support/process.ts';
 import { toolBinary } from '../support/tools.ts';
 
@@ -109,7 +109,7 @@ describe('kind targets (make -n)', () => {
   it('any release name, any fullnameOverride: the objects are found by label, never by a rebuilt name', async () => {
     expect(lookups(await dryRun('port-forward-api', { RELEASE: 'demo' }))).toEqual([['service', 'demo', 'api']]);
     for (const set of [{}, { fullnameOverride: 'shop' }]) {
-      const { stdout } = await run(toolBinary('HELM_BIN'), ['template', 'demo', join(repoRoot, 'charts/tracebridge'), ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
+      const { stdout } = await run(toolBinary('HELM_BIN'), ['template', 'demo', join(repoRoot, 'charts/tracebridge'), ...AS_INSTALLED, ...Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`])]);
       const objects = stdout.split(/^---$/m).map((d) => parse(d) as K8sObject | null).filter((o): o is K8sObject => o !== null);
       expect(labelled(objects, 'service', 'demo', 'api'), JSON.stringify(set)).toHaveLength(1);
       expect(labelled(objects, 'secret', 'demo', 'grafana'), JSON.stringify(set)).toHaveLength(1);

@@ -48,8 +48,16 @@ export interface RenderOptions {
   extraArgs?: string[];
 }
 
+/**
+ * `helm install` keeps generated passwords with lookup; a client-side render cannot, and the
+ * chart refuses to generate them there unless told that the render is not applied over live
+ * Secrets (allowGeneratedPasswordsWithoutLookup). The tests render as an install would: given
+ * first, so a test's own `set` overrides it.
+ */
+export const AS_INSTALLED = ['--set', 'allowGeneratedPasswordsWithoutLookup=true'];
+
 function helmArgs(options: RenderOptions): string[] {
-  const args = ['template', options.release ?? RELEASE, chartDir, '--namespace', options.namespace ?? NAMESPACE];
+  const args = ['template', options.release ?? RELEASE, chartDir, '--namespace', options.namespace ?? NAMESPACE, ...AS_INSTALLED];
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
   for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set', `${key}=${value}`);
   return [...args, ...(options.extraArgs ?? [])];

@@ -4,23 +4,34 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The release-wide prefix; components append "-api", "-collector", ... (at most 52 + 11). */}}
+{{/*
+The release-wide prefix: fullnameOverride, else the release name plus the chart name when the
+release name does not already contain it (in front when the release name starts with a digit).
+Dots become dashes, and a prefix still not starting with a letter gets the chart name in front,
+so that it can begin a Service name (a DNS-1035 label; helm allows release names such as "1st"
+or "a.b").
+*/}}
 {{- define "tracebridge.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
-{{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- $full := .Values.fullnameOverride -}}
+{{- if not $full -}}
+{{- $full = ternary .Release.Name (printf "%s-%s" .Release.Name $name) (contains $name .Release.Name) -}}
+{{- if not (regexMatch "^[a-z]" $full) }}{{ $full = printf "%s-%s" $name .Release.Name }}{{ end -}}
 {{- end -}}
-{{- end -}}
+{{- $full = replace "." "-" $full -}}
+{{- if not (regexMatch "^[a-z]" $full) }}{{ $full = printf "%s-%s" $name $full }}{{ end -}}
+{{- $full | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* "<fullname>-<component>": call with (list $ "api"). */}}
+{{/*
+"<fullname>-<component>", at most 52 characters for any release name: the prefix is cut so
+that "-<component>" always fits. 52, not 63: a StatefulSet's pods carry the label
+controller-revision-hash "<name>-<10 characters>", at most 63. Call with (list $ "api").
+*/}}
 {{- define "tracebridge.componentName" -}}
-{{- printf "%s-%s" (include "tracebridge.fullname" (index . 0)) (index . 1) -}}
+{{- $component := index . 1 -}}
+{{- $prefix := include "tracebridge.fullname" (index . 0) | trunc (int (sub 51 (len $component))) -}}
+{{- printf "%s-%s" (regexReplaceAll "-+$" $prefix "") $component -}}
 {{- end -}}
 
 {{- define "tracebridge.chart" -}}
@@ -29,10 +40,11 @@
 
 {{/* Labels: call with (list $ "component"). ------------------------------------------------ */}}
 
+{{/* Quoted: a release name such as "123" or "1.2" would otherwise be a YAML number. */}}
 {{- define "tracebridge.selectorLabels" -}}
 {{- $ := index . 0 -}}
-app.kubernetes.io/name: {{ include "tracebridge.name" $ }}
-app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/name: {{ include "tracebridge.name" $ | quote }}
+app.kubernetes.io/instance: {{ $.Release.Name | quote }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
@@ -169,7 +181,11 @@ postgresql: {postgresql: 5432}
 
 {{/*
 A password that survives upgrades: the one in the live Secret if there is one, else a new one.
-Call with (list $ "secret-name" "key"); returns it base64-encoded.
+A render that cannot read the cluster (helm template, --dry-run=client, Argo CD) gets
+an empty lookup and would put a new password in every render, which applied over the live Secret
+rotates it: such a render fails, naming the fix, unless allowGeneratedPasswordsWithoutLookup.
+Listing the namespace's Secrets tells the two apart (helm's own release storage lists them).
+Call with (list $ "secret-name" "key" "postgresql"); returns it base64-encoded.
 */}}
 {{- define "tracebridge.generatedPassword" -}}
 {{- $ := index . 0 -}}
@@ -177,6 +193,9 @@ Call with (list $ "secret-name" "key"); returns it base64-encoded.
 {{- if and $live $live.data (hasKey $live.data (index . 2)) -}}
 {{- index $live.data (index . 2) -}}
 {{- else -}}
+{{- if not (or $.Values.allowGeneratedPasswordsWithoutLookup (lookup "v1" "Secret" $.Release.Namespace "")) -}}
+{{- fail (printf "%s.existingSecret is empty, so the chart would generate the password; it keeps a generated one across upgrades by reading the live Secret (lookup), which this render cannot do (helm template, --dry-run=client, Argo CD): every render would carry a new password, and applying it would rotate the live one. Create the Secret and set %s.existingSecret (see \"Passwords and GitOps\" in the chart README), render against the cluster (helm template --dry-run=server), or set allowGeneratedPasswordsWithoutLookup=true if whatever applies this render only ever creates the Secret" (index . 3) (index . 3)) -}}
+{{- end -}}
 {{- randAlphaNum 32 | b64enc -}}
 {{- end -}}
 {{- end -}}
@@ -245,11 +264,11 @@ margin, so SIGKILL never cuts the flush. Returns JSON.
 {{- $ := index . 0 -}}
 - podSelector:
     matchExpressions:
-      - {key: app.kubernetes.io/instance, operator: In, values: [{{ $.Release.Name }}]}
+      - {key: app.kubernetes.io/instance, operator: In, values: [{{ $.Release.Name | quote }}]}
       - {key: app.kubernetes.io/component, operator: In, values: [{{ rest . | join ", " }}]}
 {{- end -}}
 
-{{/* A NetworkPolicy header for a component's pods: call with (list $ "component"). */}}
+{{/* A NetworkPolicy header for a component's pods, egress included: call with (list $ "component"). */}}
 {{- define "tracebridge.networkPolicyHead" -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -259,7 +278,7 @@ spec:
   podSelector:
     matchLabels:
       {{- include "tracebridge.selectorLabels" . | nindent 6 }}
-  policyTypes: [Ingress]
+  {{- include "tracebridge.networkPolicyEgress" . | nindent 2 }}
 {{- end -}}
 
 {{/* Rules of the Roles that let Prometheus and the collector find the pods they scrape. */}}
