@@ -243,6 +243,16 @@ spec:
   policyTypes: [Ingress]
 {{- end -}}
 
+{{/*
+The scrape jobs, by job name: the component whose port "metrics" each scrapes. Defined here only:
+the chart's Prometheus, the ServiceMonitors and PodMonitors name their jobs so, and the
+dashboards and files/alerts.yaml select on these names.
+*/}}
+{{- define "tracebridge.scrapeJobs" -}}
+tracebridge-api: api
+otel-collector: collector
+{{- end -}}
+
 {{/* Rules of the Roles that let Prometheus and the collector find the pods they scrape. */}}
 {{- define "tracebridge.podDiscoveryRules" -}}
 # Pod discovery in the release's namespace only.
