@@ -192,11 +192,13 @@ Call with (list $ "secret-name" "key"); returns it base64-encoded.
 
 {{/*
 The collector's configuration files, in --config order: collector/config/base.yaml,
-scrape/kubernetes.yaml (every API pod, found through the Kubernetes API) and the enabled
-destinations' fragments. The collector merges them itself: each fragment only adds keys.
+scrape/kubernetes.yaml (every API pod, found through the Kubernetes API), with
+collector.scrape.pods scrape/annotated-pods.yaml (other workloads' annotated pods), and the
+enabled destinations' fragments. The collector merges them itself: each fragment only adds keys.
 */}}
 {{- define "tracebridge.collectorFragments" -}}
 {{- $files := list "base.yaml" "scrape/kubernetes.yaml" -}}
+{{- if .Values.collector.scrape.pods.enabled }}{{ $files = append $files "scrape/annotated-pods.yaml" }}{{ end -}}
 {{- range (include "tracebridge.destinationNames" . | fromJsonArray) }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
 {{- toJson $files -}}
 {{- end -}}
@@ -253,9 +255,14 @@ tracebridge-api: api
 otel-collector: collector
 {{- end -}}
 
+{{/* The namespaces collector.scrape.pods looks in: its list, or the release's. JSON list. */}}
+{{- define "tracebridge.podScrapeNamespaces" -}}
+{{- default (list .Release.Namespace) .Values.collector.scrape.pods.namespaces | toJson -}}
+{{- end -}}
+
 {{/* Rules of the Roles that let Prometheus and the collector find the pods they scrape. */}}
 {{- define "tracebridge.podDiscoveryRules" -}}
-# Pod discovery in the release's namespace only.
+# Pod discovery: read pods, nothing else.
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
