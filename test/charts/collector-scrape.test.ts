@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configArgs, configDir } from '../../collector/fragments.ts';
-import { collectorOf, find, renderChart, renderError, renderExample, writeCollectorFiles, type K8sObject } from '../support/chart.ts';
+import { collectorOf, exampleValues, find, renderChart, renderError, renderExample, renderNotes, writeCollectorFiles, type K8sObject } from '../support/chart.ts';
 import { freePort } from '../support/ports.ts';
 import { runProcess, waitForHttp, type ManagedProcess } from '../support/process.ts';
 import { prometheusBinary } from '../support/prometheus-server.ts';
@@ -76,6 +76,14 @@ describe('collector.scrape.pods in the chart', () => {
     const { objects } = await renderExample('shared-collector', { set: { 'collector.scrape.pods.rbac.create': 'false' } });
     expect(rbac(objects)).toEqual([]);
     expect(collectorOf(objects).env.POD_SCRAPE_NAMESPACES).toBe('["tracebridge","shop","billing"]');
+  });
+
+  it('NOTES.txt tells other apps where to send OTLP and which pods are scraped', async () => {
+    const text = await renderNotes({ valuesFiles: [exampleValues('shared-collector')], namespace: 'tracebridge' });
+    expect(text).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://tracebridge-collector.tracebridge.svc:4317  (OTLP/gRPC)');
+    expect(text).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://tracebridge-collector.tracebridge.svc:4318  (OTLP/HTTP, with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)');
+    expect(text).toContain('in tracebridge, shop, billing matching app.kubernetes.io/part-of=shop.');
+    expect(await renderNotes()).not.toContain('Their /metrics');
   });
 
   it('a namespace that is no namespace name fails naming the key', async () => {
@@ -162,7 +170,8 @@ describe('the resolved configuration', () => {
         pod('shop-e', `127.0.0.1:${other}`, 'Running', { 'prometheus.io/scrape': 'false' }),
       ]),
     );
-    const { kubernetes_sd_configs: _sd, ...rest } = job;
+    // The job as resolved, its Kubernetes discovery replaced by the pods above.
+    const rest = { job_name: job.job_name, relabel_configs: job.relabel_configs };
     writeFileSync(
       join(dir, 'prometheus.yml'),
       JSON.stringify({ scrape_configs: [{ ...rest, scrape_interval: '1s', scrape_timeout: '1s', file_sd_configs: [{ files: [join(dir, 'pods.json')] }] }] }),
@@ -177,7 +186,7 @@ describe('the resolved configuration', () => {
       labels: Record<string, string>;
       health: string;
     }
-    let active: Target[] = [];
+    let active: Target[];
     const deadline = Date.now() + 20_000;
     for (;;) {
       const body = (await (await fetch(`${url}/api/v1/targets`)).json()) as { data: { activeTargets: Target[] } };

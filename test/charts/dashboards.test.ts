@@ -432,7 +432,7 @@ describe('every alert expression evaluates on a real Prometheus and names only m
   // a destination whose every export fails. (The alerts' `for` is Prometheus' business.)
   it.each(['TracebridgeDbPoolAcquireTimeouts', 'TracebridgeNPlusOneDetected', 'TracebridgeCollectorExportFailing'])('%s: its condition holds after the events it watches', async (name) => {
     const { expr } = ALERTS.find((a) => a.alert === name)!;
-    let series: PromSeries[] = [];
+    let series: PromSeries[];
     for (;;) {
       series = seriesOf(await prometheus!.query(expr));
       if (series.length > 0 || Date.now() > dataDeadline) break;

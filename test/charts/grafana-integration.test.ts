@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { chartDir, dataOf, find, renderChart, renderError, renderExample, type K8sObject } from '../support/chart.ts';
+import { chartDir, dataOf, exampleValues, find, renderChart, renderError, renderExample, renderNotes, type K8sObject } from '../support/chart.ts';
 
 /**
  * Grafana integration: the dashboards as ConfigMaps for an existing Grafana's sidecar (the same
@@ -75,6 +75,12 @@ describe('dashboards for an existing Grafana (grafana.dashboards.sidecar)', () =
       expect(map.metadata.annotations).toEqual({ 'k8s-sidecar-target-directory': 'Observability/Tracebridge' });
       expect(map.metadata.namespace).toBe('monitoring');
     }
+  });
+
+  it('NOTES.txt says where the dashboards are', async () => {
+    const text = await renderNotes({ valuesFiles: [exampleValues('existing-grafana')] });
+    expect(text).toContain('Dashboards for your Grafana\'s sidecar: ConfigMaps labelled grafana_dashboard=1 in namespace monitoring, folder Tracebridge.');
+    expect(await renderNotes()).not.toContain('sidecar');
   });
 
   it('off by default; a label that is no label key fails naming it', async () => {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { chartDir, dataOf, find, renderChart, renderError, renderExample, type K8sObject, type PodSpec } from '../support/chart.ts';
+import { withoutSource } from '../support/cdk8s.ts';
 import { KUBERNETES_VERSIONS, kubectlValidate } from '../support/manifests.ts';
 import { toolBinary } from '../support/tools.ts';
 
@@ -157,16 +158,17 @@ describe('against the prometheus-operator CRDs (kubectl-validate --local-crds)',
   const monitoringObjects = async (set: Record<string, string>) => {
     const { objects } = await renderChart({ set });
     const file = join(dir, `crs-${Object.keys(set).join('-')}-${Math.random().toString(36).slice(2)}.yaml`);
-    const crs = objects.filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/')).map(({ source: _source, ...o }) => o);
+    const crs = withoutSource(objects).filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/'));
     await writeFile(file, crs.map((o) => stringify(o)).join('---\n'));
     return { file, kinds: crs.map((o) => o.kind).sort() };
   };
 
   it.each(KUBERNETES_VERSIONS)('every kind the chart renders is valid (Kubernetes %s)', async (version) => {
-    for (const set of [
+    const cases: Record<string, string>[] = [
       { 'serviceMonitor.enabled': 'true', 'serviceMonitor.interval': '30s', 'prometheusRule.enabled': 'true', 'prometheusRule.alertLabels.team': 'shop' },
       { 'podMonitor.enabled': 'true', 'podMonitor.scrapeTimeout': '5s' },
-    ]) {
+    ];
+    for (const set of cases) {
       const { file, kinds } = await monitoringObjects(set);
       expect(kinds.length).toBeGreaterThan(1);
       expect(await kubectlValidate(file, version)).toEqual({ ok: true, output: expect.any(String) as string });
