@@ -7,6 +7,11 @@
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/k8s-schemas/<minor>/{api,apis}/...
 #
+# and the prometheus-operator CustomResourceDefinitions it validates the chart's ServiceMonitor,
+# PodMonitor and PrometheusRule against (--local-crds):
+#
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/tracebridge/tools/prometheus-operator-crds-<version>/*.yaml
+#
 # and the components of the local Kubernetes cluster (cluster/, make cluster-up):
 #
 #   kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
@@ -18,7 +23,8 @@
 # Idempotent: a tool whose binary is already in place and answers its version command is
 # skipped. Each tool is built in a temporary directory inside the cache and renamed into
 # place only once it works, so an interrupted build never leaves a half-installed tool.
-# The absolute path of each binary (for k8s-schemas: of the schema root) is printed on
+# The absolute path of each binary (for k8s-schemas: of the schema root; for
+# prometheus-operator-crds: of the CRD directory) is printed on
 # stdout; progress goes to stderr.
 # Why these versions, and what the module proxy reachable here can and cannot serve:
 # collector/README.md.
@@ -61,6 +67,9 @@ HELM3_VERSION=3.22.0
 CHART_TESTING_VERSION=3.14.0
 CHART_TESTING_REQUIREMENTS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.config/ct/requirements.txt"
 CHART_TESTING_KEY="$CHART_TESTING_VERSION-$(sha256sum "$CHART_TESTING_REQUIREMENTS" | cut -c1-12)"
+# The prometheus-operator CRDs (example/prometheus-operator-crd/ of the module zip, unchanged):
+# v0.85.0 is the only version the module proxy here lists.
+PROMETHEUS_OPERATOR_VERSION=0.85.0
 # Prometheus v3.x.y is published as Go module version v0.3xx.y (v3.15.0 -> v0.315.0).
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
@@ -75,7 +84,7 @@ KUBE_ROUTER_VERSION=2.1.0
 # the newest version the module proxy serves.
 LOCAL_PATH_PROVISIONER_VERSION=0.0.30
 
-ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas kube-linter jaeger prometheus promtool otelcol)
+ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds kube-linter jaeger prometheus promtool otelcol)
 CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router local-path-provisioner)
 
 # ---- environment -------------------------------------------------------------------------
@@ -338,6 +347,69 @@ install_k8s_schemas() {
   echo "$root"
 }
 
+# install_prometheus_operator_crds: the monitoring.coreos.com CRDs (ServiceMonitor, PodMonitor,
+# PrometheusRule, ...) from example/prometheus-operator-crd/ of the
+# github.com/prometheus-operator/prometheus-operator module zip, unchanged, into
+# <cache>/prometheus-operator-crds-<version>/. As for k8s-schemas, a private module cache is
+# deleted afterwards and GOSUMDB verifies the zip; VERSION records module, version and checksum
+# and is the idempotency stamp. Prints the directory (kubectl-validate --local-crds).
+install_prometheus_operator_crds() {
+  local version=$PROMETHEUS_OPERATOR_VERSION kv
+  local module=github.com/prometheus-operator/prometheus-operator
+  local dir="$CACHE_ROOT/prometheus-operator-crds-$version" stamp="$module v$version"
+  if [[ -s $dir/monitoring.coreos.com_servicemonitors.yaml ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
+    log "prometheus-operator-crds $version: already fetched"
+    echo "$dir"
+    return 0
+  fi
+  kv=$(install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help)
+  mkdir -p "$CACHE_ROOT"
+  local tmp json src start=$SECONDS
+  tmp=$(mktemp -d "$CACHE_ROOT/.tmp-prometheus-operator-crds-$version.XXXXXX")
+  chmod 755 "$tmp"
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
+  trap "rm -rf '$tmp'" EXIT
+  log "prometheus-operator-crds $version: fetching $module@v$version from the module proxy"
+  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "$module@v$version") \
+    || die "go mod download $module@v$version failed"
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/example/prometheus-operator-crd
+  [[ -s $src/monitoring.coreos.com_servicemonitors.yaml ]] || die "$module@v$version has no example/prometheus-operator-crd"
+  mkdir -p "$tmp/out"
+  cp "$src"/monitoring.coreos.com_*.yaml "$tmp/out/"
+  chmod -R u+w,go+rX "$tmp/out"
+  printf '%s %s\n' "$stamp" "$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")" >"$tmp/out/VERSION"
+  rm -rf "$tmp/modcache"
+  crd_smoke_test "$kv" "$tmp/out" "$tmp" || die "prometheus-operator-crds $version: kubectl-validate smoke test failed"
+  rm -rf "$dir.old"
+  if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi
+  mv "$tmp/out" "$dir"
+  rm -rf "$dir.old" "$tmp"
+  trap - EXIT
+  log "prometheus-operator-crds $version: fetched in $((SECONDS - start))s ($(find "$dir" -name '*.yaml' | wc -l) CRDs)"
+  echo "$dir"
+}
+
+# crd_smoke_test KUBECTL_VALIDATE CRD_DIR SCRATCH: a valid ServiceMonitor passes, one with an
+# unknown field and one with interval "often" (not a duration) fail.
+crd_smoke_test() {
+  local kv=$1 crds=$2 scratch=$3
+  local ok="$scratch/ok.yaml"
+  cat >"$ok" <<'YAML'
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: smoke}
+spec:
+  selector: {matchLabels: {app: smoke}}
+  endpoints: [{port: metrics, interval: 30s}]
+YAML
+  sed 's/interval: 30s/interval: often/' "$ok" >"$scratch/bad-type.yaml"
+  sed 's/interval: 30s/intervals: 30s/' "$ok" >"$scratch/bad-field.yaml"
+  KUBECONFIG=/dev/null "$kv" --local-crds "$crds" "$ok" >/dev/null 2>&1 || return 1
+  if KUBECONFIG=/dev/null "$kv" --local-crds "$crds" "$scratch/bad-type.yaml" >/dev/null 2>&1; then return 1; fi
+  if KUBECONFIG=/dev/null "$kv" --local-crds "$crds" "$scratch/bad-field.yaml" >/dev/null 2>&1; then return 1; fi
+  rm -f "$ok" "$scratch/bad-type.yaml" "$scratch/bad-field.yaml"
+}
+
 build_actionlint() {
   # actionlint reads its version from the module build info that `go install` records.
   go_install "$1" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
@@ -437,6 +509,7 @@ build_one() {
       ;;
     kubectl-validate) install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help ;;
     k8s-schemas) install_k8s_schemas ;;
+    prometheus-operator-crds) install_prometheus_operator_crds ;;
     kube-linter) install_tool kube-linter "$KUBE_LINTER_VERSION" kube-linter build_kube_linter version ;;
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;

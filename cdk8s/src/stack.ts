@@ -58,6 +58,8 @@ type Json = Record<string, unknown>;
 type PodSpec = { containers?: Json[]; initContainers?: Json[] };
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** The kinds the chart may render that are cluster-scoped (collector.scrape.pods' ClusterRole). */
+const CLUSTER_SCOPED_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding']);
 const isGenerated = (o: ApiObject) =>
   o.kind === 'Secret' && (o.metadata.toJson() as { annotations?: Record<string, string> }).annotations?.[GENERATED_PASSWORD_ANNOTATION] === 'true';
 const COMPONENT = 'app.kubernetes.io/component';
@@ -150,6 +152,10 @@ export class TracebridgeStack extends Construct {
   private relabel(o: ApiObject): ApiObject {
     if (o.metadata.getLabel(MANAGED_BY) === undefined) return o;
     o.metadata.addLabel(MANAGED_BY, 'cdk8s');
+    // cdk8s gives every object of a Chart its namespace; cluster-scoped ones have none in helm's output.
+    if (CLUSTER_SCOPED_KINDS.has(o.kind) && (o.toJson() as { metadata?: { namespace?: string } }).metadata?.namespace !== undefined) {
+      o.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    }
     const template = (o.toJson() as { spec?: { template?: { metadata?: { labels?: Json } } } }).spec?.template;
     if (template?.metadata?.labels?.[MANAGED_BY] !== undefined) o.addJsonPatch(JsonPatch.replace(`/spec/template/metadata/labels/${MANAGED_BY.replace('/', '~1')}`, 'cdk8s'));
     return o;

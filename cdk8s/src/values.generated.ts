@@ -806,6 +806,41 @@ export interface TracebridgeValues {
       };
     };
     /**
+     * What the collector scrapes besides the API.
+     */
+    scrape?: {
+      /**
+       * Other workloads' pods, scraped by the collector.
+       */
+      pods?: {
+        /**
+         * Scrape pods annotated prometheus.io/scrape: "true" (port, path, scheme from prometheus.io/port, /path, /scheme) and send their metrics to the destinations.
+         */
+        enabled?: boolean;
+        /**
+         * Namespaces to look in; empty: the release's. Others get a RoleBinding each unless rbac.create is false.
+         */
+        namespaces?: string[];
+        /**
+         * A Kubernetes label selector narrowing the pods (e.g. app.kubernetes.io/part-of=shop); empty: every annotated pod.
+         */
+        selector?: string;
+        /**
+         * Scrape interval.
+         */
+        interval?: string;
+        /**
+         * RBAC for namespaces other than the release's.
+         */
+        rbac?: {
+          /**
+           * Create the ClusterRole that reads pods and a RoleBinding to it in each other namespace.
+           */
+          create?: boolean;
+        };
+      };
+    };
+    /**
      * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
      */
     extraEnv?: {
@@ -1217,6 +1252,49 @@ export interface TracebridgeValues {
       labels?: ServiceLabels;
     };
     /**
+     * Grafana's datasources.
+     */
+    datasources?: {
+      /**
+       * URL of an existing Prometheus for the Prometheus datasource; empty: the in-cluster one (required without it).
+       */
+      prometheusUrl?: string;
+    };
+    /**
+     * Grafana's dashboards.
+     */
+    dashboards?: {
+      /**
+       * Dashboards for Grafana's dashboard sidecar (kube-prometheus-stack).
+       */
+      sidecar?: {
+        /**
+         * The dashboards as ConfigMaps for an existing Grafana's sidecar (works with grafana.enabled=false).
+         */
+        enabled?: boolean;
+        /**
+         * The label the sidecar watches.
+         */
+        label?: string;
+        /**
+         * Its value.
+         */
+        labelValue?: string;
+        /**
+         * Grafana folder, set in folderAnnotation; empty: none.
+         */
+        folder?: string;
+        /**
+         * The annotation the sidecar reads the folder from.
+         */
+        folderAnnotation?: string;
+        /**
+         * Namespace of the ConfigMaps; empty: the release's.
+         */
+        namespace?: string;
+      };
+    };
+    /**
      * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
      */
     extraEnv?: {
@@ -1517,6 +1595,115 @@ export interface TracebridgeValues {
    * Generate the PostgreSQL and Grafana passwords in a render that cannot read the cluster (helm template, Argo CD); off: such a render needs postgresql.existingSecret and grafana.existingSecret. See "Passwords and GitOps".
    */
   allowGeneratedPasswordsWithoutLookup?: boolean;
+  /**
+   * prometheus-operator ServiceMonitors (ServiceMonitor or PodMonitor, not both).
+   */
+  serviceMonitor?: {
+    /**
+     * A ServiceMonitor each for the API's and the collector's metrics (needs the prometheus-operator CRDs).
+     */
+    enabled?: boolean;
+    /**
+     * Namespace of the objects; empty: the release's.
+     */
+    namespace?: string;
+    /**
+     * Labels of the objects, e.g. release: kube-prometheus-stack for its serviceMonitorSelector.
+     */
+    labels?: {
+      [k: string]: string;
+    };
+    /**
+     * Scrape interval; empty: Prometheus' default.
+     */
+    interval?: string;
+    /**
+     * Scrape timeout; empty: Prometheus' default.
+     */
+    scrapeTimeout?: string;
+    /**
+     * Extra relabelings of each endpoint (after the one that sets job).
+     */
+    relabelings?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * metricRelabelings of each endpoint.
+     */
+    metricRelabelings?: {
+      [k: string]: unknown;
+    }[];
+  };
+  /**
+   * prometheus-operator PodMonitors (ServiceMonitor or PodMonitor, not both).
+   */
+  podMonitor?: {
+    /**
+     * A PodMonitor each for the API's and the collector's metrics (needs the prometheus-operator CRDs).
+     */
+    enabled?: boolean;
+    /**
+     * Namespace of the objects; empty: the release's.
+     */
+    namespace?: string;
+    /**
+     * Labels of the objects, e.g. release: kube-prometheus-stack for its podMonitorSelector.
+     */
+    labels?: {
+      [k: string]: string;
+    };
+    /**
+     * Scrape interval; empty: Prometheus' default.
+     */
+    interval?: string;
+    /**
+     * Scrape timeout; empty: Prometheus' default.
+     */
+    scrapeTimeout?: string;
+    /**
+     * Extra relabelings of each endpoint (after the one that sets job).
+     */
+    relabelings?: {
+      [k: string]: unknown;
+    }[];
+    /**
+     * metricRelabelings of each endpoint.
+     */
+    metricRelabelings?: {
+      [k: string]: unknown;
+    }[];
+  };
+  /**
+   * prometheus-operator alerts.
+   */
+  prometheusRule?: {
+    /**
+     * A PrometheusRule with the alerts of files/alerts.yaml (needs the prometheus-operator CRDs).
+     */
+    enabled?: boolean;
+    /**
+     * Namespace of the PrometheusRule; empty: the release's.
+     */
+    namespace?: string;
+    /**
+     * Labels of the PrometheusRule, e.g. release: kube-prometheus-stack for its ruleSelector.
+     */
+    labels?: {
+      [k: string]: string;
+    };
+    /**
+     * Labels added to every alert (they win over the alert's own).
+     */
+    alertLabels?: {
+      [k: string]: string;
+    };
+    /**
+     * Alerts left out, by name: {AlertName: true}.
+     */
+    disabled?: {
+      [k: string]: boolean;
+    };
+  };
 }
 /**
  * Container resources (requests and limits).

@@ -42,7 +42,7 @@ describe('helm lint', () => {
 
 describe('examples render to their golden files', () => {
   it('there is an example for each case the chart documents', () => {
-    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'availability', 'datadog', 'escape-hatches', 'external-postgres', 'gitops', 'grafana-cloud', 'images-pinned', 'kind', 'local-cluster', 'network-policies-extra']);
+    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'availability', 'datadog', 'escape-hatches', 'existing-grafana', 'external-postgres', 'external-prometheus', 'gitops', 'grafana-cloud', 'images-pinned', 'kind', 'local-cluster', 'network-policies-extra', 'prometheus-operator', 'shared-collector']);
   });
 
   it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {
@@ -253,7 +253,7 @@ describe('impossible values fail naming the fix', () => {
     }),
     ['external database without a host or password Secret', { 'postgresql.enabled': 'false' }, ["- at '/externalDatabase/host': minLength: got 0, want 1", "- at '/externalDatabase/existingSecret': minLength: got 0, want 1"]],
     ['external database without a password Secret', { 'postgresql.enabled': 'false', 'externalDatabase.host': 'db' }, ["- at '/externalDatabase/existingSecret': minLength: got 0, want 1"]],
-    ['Grafana without Prometheus', { 'prometheus.enabled': 'false' }, ["- at '/prometheus/enabled': value must be true", "- at '/grafana/enabled': value must be false"]],
+    ['Grafana without a Prometheus', { 'prometheus.enabled': 'false' }, ["- at '/prometheus/enabled': value must be true", "- at '/grafana/datasources/prometheusUrl': minLength: got 0, want 1"]],
   ];
   it.each(schema)('the schema: %s', async (_name, set, lines) => {
     const error = await renderError({ set });

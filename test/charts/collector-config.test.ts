@@ -43,11 +43,17 @@ function enabledDestinations(example: string): Destination[] {
   return list;
 }
 
+/** Whether an example also scrapes other workloads' pods (collector.scrape.pods). */
+const scrapesPods = (example: string) =>
+  (parse(readFileSync(exampleValues(example), 'utf8')) as { collector?: { scrape?: { pods?: { enabled?: boolean } } } }).collector?.scrape?.pods?.enabled === true;
+
 describe('the collector configuration of every example', () => {
   it.each(EXAMPLES)('examples/%s: the files of collector/config/ its destinations select, unchanged, one --config each', async (example) => {
     // collector.config (values) is one more file, last: test/charts/escape-hatches.test.ts.
     const fragments = collectorOf((await renderExample(example)).objects).fragments.filter(([key]) => key !== 'overlay.yaml');
     const expected = fragmentsFor(enabledDestinations(example), 'kubernetes');
+    // Other workloads' pods: right after the API's scrape.
+    if (scrapesPods(example)) expected.splice(2, 0, 'scrape/annotated-pods.yaml');
     expect(fragments.map(([key]) => key)).toEqual(expected.map((file) => file.replace('/', '-')));
     fragments.forEach(([key, text], i) => expect(text, key).toBe(readFileSync(join(configDir, expected[i]!), 'utf8')));
   });

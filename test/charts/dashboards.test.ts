@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { startCollector, startJaeger, type Collector, type Jaeger } from '../support/backends.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort } from '../support/ports.ts';
@@ -408,5 +409,35 @@ describe('every panel query returns data from a real Prometheus', () => {
     for (const [, label] of (target.legendFormat ?? '').matchAll(/\{\{\s*(.+?)\s*\}\}/g)) {
       expect(seriesOf(response).some((s) => (s.metric[label!] ?? '') !== ''), `legend {{${label!}}}: no result series has that label`).toBe(true);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The alerts (files/alerts.yaml, the chart's PrometheusRule) on the same real Prometheus.
+
+const ALERTS = (parseYaml(readFileSync(join(repoRoot, 'charts/tracebridge/files/alerts.yaml'), 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+
+describe('every alert expression evaluates on a real Prometheus and names only metrics it has', () => {
+  it.each(ALERTS)('$alert', async ({ expr }) => {
+    const response = await prometheus!.query(expr);
+    expect(response.status, `${expr}\n${response.error ?? ''}`).toBe('success');
+    const { metrics } = await parse(expr);
+    expect(metrics.length).toBeGreaterThan(0);
+    for (const name of metrics.filter((m) => !EVENT_ONLY_METRICS.has(m))) {
+      expect(seriesOf(await prometheus!.query(`count({__name__="${name}"})`)), `metric ${name} is not in Prometheus`).toHaveLength(1);
+    }
+  });
+
+  // What this test's traffic provokes for real: 503s from pool timeouts, N+1 on GET /posts, and
+  // a destination whose every export fails. (The alerts' `for` is Prometheus' business.)
+  it.each(['TracebridgeDbPoolAcquireTimeouts', 'TracebridgeNPlusOneDetected', 'TracebridgeCollectorExportFailing'])('%s: its condition holds after the events it watches', async (name) => {
+    const { expr } = ALERTS.find((a) => a.alert === name)!;
+    let series: PromSeries[];
+    for (;;) {
+      series = seriesOf(await prometheus!.query(expr));
+      if (series.length > 0 || Date.now() > dataDeadline) break;
+      await sleep(250);
+    }
+    expect(series, expr).not.toHaveLength(0);
   });
 });

@@ -81,6 +81,14 @@ export async function renderChart(options: RenderOptions = {}): Promise<Rendered
 export const renderExample = (example: string, options: RenderOptions = {}) =>
   renderChart({ ...options, valuesFiles: [exampleValues(example), ...(options.valuesFiles ?? [])] });
 
+/** What `helm install` prints after NOTES: (a client-side dry run). */
+export async function renderNotes(options: RenderOptions = {}): Promise<string> {
+  const args = helmArgs(options);
+  args[0] = 'install';
+  const { stdout } = await run(helmBinary(), [...args, '--dry-run=client'], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.slice(stdout.indexOf('NOTES:'));
+}
+
 /** helm's error message when rendering must fail (schema or a `fail` in the templates). */
 export async function renderError(options: RenderOptions): Promise<string> {
   try {

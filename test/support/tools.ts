@@ -12,6 +12,7 @@ export type ToolVariable =
   | 'CT_BIN'
   | 'KUBECTL_VALIDATE_BIN'
   | 'K8S_SCHEMAS_DIR'
+  | 'PROMETHEUS_OPERATOR_CRDS_DIR'
   | 'KUBE_LINTER_BIN'
   | 'ACTIONLINT_BIN';
 

@@ -224,11 +224,13 @@ Call with (list $ "secret-name" "key" "postgresql"); returns it base64-encoded.
 
 {{/*
 The collector's configuration files, in --config order: collector/config/base.yaml,
-scrape/kubernetes.yaml (every API pod, found through the Kubernetes API) and the enabled
-destinations' fragments. The collector merges them itself: each fragment only adds keys.
+scrape/kubernetes.yaml (every API pod, found through the Kubernetes API), with
+collector.scrape.pods scrape/annotated-pods.yaml (other workloads' annotated pods), and the
+enabled destinations' fragments. The collector merges them itself: each fragment only adds keys.
 */}}
 {{- define "tracebridge.collectorFragments" -}}
 {{- $files := list "base.yaml" "scrape/kubernetes.yaml" -}}
+{{- if .Values.collector.scrape.pods.enabled }}{{ $files = append $files "scrape/annotated-pods.yaml" }}{{ end -}}
 {{- range (include "tracebridge.destinationNames" . | fromJsonArray) }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
 {{- toJson $files -}}
 {{- end -}}
@@ -281,9 +283,24 @@ spec:
   {{- include "tracebridge.networkPolicyEgress" . | nindent 2 }}
 {{- end -}}
 
+{{/*
+The scrape jobs, by job name: the component whose port "metrics" each scrapes. Defined here only:
+the chart's Prometheus, the ServiceMonitors and PodMonitors name their jobs so, and the
+dashboards and files/alerts.yaml select on these names.
+*/}}
+{{- define "tracebridge.scrapeJobs" -}}
+tracebridge-api: api
+otel-collector: collector
+{{- end -}}
+
+{{/* The namespaces collector.scrape.pods looks in: its list, or the release's. JSON list. */}}
+{{- define "tracebridge.podScrapeNamespaces" -}}
+{{- default (list .Release.Namespace) .Values.collector.scrape.pods.namespaces | toJson -}}
+{{- end -}}
+
 {{/* Rules of the Roles that let Prometheus and the collector find the pods they scrape. */}}
 {{- define "tracebridge.podDiscoveryRules" -}}
-# Pod discovery in the release's namespace only.
+# Pod discovery: read pods, nothing else.
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
