@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { configArgs, configDir } from '../../collector/fragments.ts';
 import { jaegerTraces, startCollector, startJaeger, toolBinary, type Collector, type Jaeger } from '../support/backends.ts';
 import {
+  AS_INSTALLED,
   chartDir,
   collectorOf,
   find,
@@ -268,13 +269,13 @@ describe('images', () => {
     const { objects } = await renderChart();
     const images = Object.fromEntries(COMPONENTS.map((c) => [c, mainContainer(podOf(objects, c)).image]));
     expect(images).toEqual({
-      api: 'tracebridge/api:0.1.0',
+      api: 'ghcr.io/tracebridge/tracebridge-api:0.1.0',
       collector: 'otel/opentelemetry-collector-contrib:0.155.0',
       jaeger: 'jaegertracing/jaeger:2.13.0',
       prometheus: 'prom/prometheus:v3.15.0',
       grafana: 'grafana/grafana:12.3.0',
       postgresql: 'postgres:18.1',
-      tests: 'tracebridge/api:0.1.0',
+      tests: 'ghcr.io/tracebridge/tracebridge-api:0.1.0',
     });
   });
 
@@ -325,7 +326,7 @@ describe('api.enabled=false (examples/api-disabled)', () => {
     expect(components).not.toContain('api');
     expect(components).not.toContain('postgresql');
     expect(objects.filter((o) => /-(api|postgresql)$/.test(o.metadata.name))).toEqual([]);
-    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual(['tracebridge-collector', 'tracebridge-jaeger', 'tracebridge-prometheus']);
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual(['tracebridge-collector', 'tracebridge-grafana', 'tracebridge-jaeger', 'tracebridge-prometheus']);
   });
 
   it('the collector still scrapes any API pods by label, and admits OTLP from the test pod', () => {
@@ -340,7 +341,7 @@ describe('api.enabled=false (examples/api-disabled)', () => {
   });
 
   it('NOTES.txt points apps at the collector instead of the API', async () => {
-    const { stdout } = await run(helmBinary(), ['install', 'tracebridge', chartDir, '-n', 'tb', '--dry-run=client', '--set', 'api.enabled=false']);
+    const { stdout } = await run(helmBinary(), ['install', 'tracebridge', chartDir, '-n', 'tb', '--dry-run=client', ...AS_INSTALLED, '--set', 'api.enabled=false']);
     const notes = stdout.slice(stdout.indexOf('NOTES:'));
     expect(notes).not.toContain('tracebridge-api');
     expect(notes).toContain('rollout status deployment/tracebridge-collector');

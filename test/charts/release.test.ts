@@ -16,7 +16,7 @@ import {
   sectionFor,
   type Release,
 } from '../../.ci/release.ts';
-import { chartDir, EXAMPLES, exampleValues, helmBinary, NAMESPACE, podSpecs, RELEASE, renderChart } from '../support/chart.ts';
+import { AS_INSTALLED, chartDir, EXAMPLES, exampleValues, helmBinary, NAMESPACE, podSpecs, RELEASE, renderChart } from '../support/chart.ts';
 import { KUBERNETES_VERSIONS } from '../support/manifests.ts';
 import { repoRoot } from '../support/process.ts';
 import { toolBinary } from '../support/tools.ts';
@@ -68,7 +68,8 @@ describe('ct lint (chart-testing)', () => {
 
   it.each(EXAMPLES)('passes with examples/%s', async (example) => {
     const { ok, output } = await ctLint(['--helm-lint-extra-args', `--strict --values ${exampleValues(example)}`]);
-    expect(output).toContain('1 chart(s) linted, 0 chart(s) failed');
+    // ct's own verdict: helm lint's summary line, relayed by ct, is sometimes cut from its output.
+    expect(output).toContain('All charts linted successfully');
     expect(ok).toBe(true);
   });
 
@@ -112,7 +113,7 @@ function normalizedDocuments(text: string): string[] {
 }
 
 async function template(helm: string, valuesFiles: string[]): Promise<string> {
-  const args = ['template', RELEASE, chartDir, '--namespace', NAMESPACE, ...valuesFiles.flatMap((f) => ['--values', f])];
+  const args = ['template', RELEASE, chartDir, '--namespace', NAMESPACE, ...AS_INSTALLED, ...valuesFiles.flatMap((f) => ['--values', f])];
   return (await run(helm, args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
 }
 
@@ -308,7 +309,7 @@ describe('the packaged chart (what the release pushes)', () => {
   });
 
   it.each(EXAMPLES)('renders examples/%s exactly as the chart directory does', async (example) => {
-    const fromArchive = (await run(helmBinary(), ['template', RELEASE, archive, '--namespace', NAMESPACE, '--values', exampleValues(example)], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+    const fromArchive = (await run(helmBinary(), ['template', RELEASE, archive, '--namespace', NAMESPACE, ...AS_INSTALLED, '--values', exampleValues(example)], { maxBuffer: 64 * 1024 * 1024 })).stdout;
     expect(normalizedDocuments(fromArchive)).toEqual(normalizedDocuments(await template(helmBinary(), [exampleValues(example)])));
   });
 });
