@@ -31,11 +31,14 @@ async function check(command: string, args: string[], env: Record<string, string
 /**
  * `--version ""` with --local-schemas: only that version's schemas (the default version would
  * mix in built-in 1.30 ones); KUBECONFIG=/dev/null keeps a configured cluster out of it.
+ * --local-crds: the Gateway API's standard CRDs (HTTPRoute), checked like built-in kinds.
  */
 export const kubectlValidate = (file: string, version: (typeof KUBERNETES_VERSIONS)[number]) =>
-  check(toolBinary('KUBECTL_VALIDATE_BIN'), ['--version', '', '--local-schemas', join(toolBinary('K8S_SCHEMAS_DIR'), version), file], {
-    KUBECONFIG: '/dev/null',
-  });
+  check(
+    toolBinary('KUBECTL_VALIDATE_BIN'),
+    ['--version', '', '--local-schemas', join(toolBinary('K8S_SCHEMAS_DIR'), version), '--local-crds', toolBinary('GATEWAY_API_CRDS_DIR'), file],
+    { KUBECONFIG: '/dev/null' },
+  );
 
 export const kubeLint = (file: string) =>
   check(toolBinary('KUBE_LINTER_BIN'), ['lint', '--config', join(chartDir, 'kube-linter.yaml'), '--fail-if-no-objects-found', file]);

@@ -10,6 +10,7 @@ export type ToolVariable =
   | 'HELM_BIN'
   | 'KUBECTL_VALIDATE_BIN'
   | 'K8S_SCHEMAS_DIR'
+  | 'GATEWAY_API_CRDS_DIR'
   | 'KUBE_LINTER_BIN'
   | 'ACTIONLINT_BIN';
 
