@@ -124,6 +124,8 @@ export interface TracebridgeValues {
      * Prometheus metrics port of the API (/metrics).
      */
     metricsPort?: number;
+    ingress?: Ingress;
+    httpRoute?: HttpRoute;
     /**
      * Database migrations.
      */
@@ -470,6 +472,8 @@ export interface TracebridgeValues {
      * Traces kept in memory.
      */
     maxTraces?: number;
+    ingress?: Ingress;
+    httpRoute?: HttpRoute;
     resources?: Resources;
   };
   /**
@@ -512,6 +516,8 @@ export interface TracebridgeValues {
      * Key of the admin password.
      */
     passwordKey?: string;
+    ingress?: Ingress;
+    httpRoute?: HttpRoute;
     resources?: Resources;
   };
   /**
@@ -544,6 +550,90 @@ export interface ResourceList {
   cpu?: Quantity;
   memory?: Quantity;
   'ephemeral-storage'?: Quantity;
+}
+/**
+ * An Ingress (networking.k8s.io/v1) for the component.
+ */
+export interface Ingress {
+  /**
+   * Create the Ingress.
+   */
+  enabled: boolean;
+  /**
+   * ingressClassName; empty: the cluster's default IngressClass.
+   */
+  className: string;
+  /**
+   * Annotations of the object.
+   */
+  annotations: {
+    [k: string]: string;
+  };
+  /**
+   * Host names; one rule each.
+   */
+  hosts: string[];
+  /**
+   * Path prefix the component is reached under.
+   */
+  path: string;
+  /**
+   * How path matches.
+   */
+  pathType: 'Prefix' | 'Exact' | 'ImplementationSpecific';
+  /**
+   * TLS: Secrets (kubernetes.io/tls) and the hosts each covers.
+   */
+  tls: {
+    /**
+     * Secret of type kubernetes.io/tls.
+     */
+    secretName: string;
+    hosts?: string[];
+  }[];
+}
+/**
+ * A Gateway API HTTPRoute (gateway.networking.k8s.io/v1) for the component; TLS is the Gateway's.
+ */
+export interface HttpRoute {
+  /**
+   * Create the HTTPRoute.
+   */
+  enabled: boolean;
+  /**
+   * Annotations of the object.
+   */
+  annotations: {
+    [k: string]: string;
+  };
+  /**
+   * Gateways (and listeners, sectionName) the route attaches to.
+   */
+  parentRefs: {
+    /**
+     * Gateway name.
+     */
+    name: string;
+    /**
+     * Gateway namespace; empty: the release's.
+     */
+    namespace?: string;
+    /**
+     * Listener name.
+     */
+    sectionName?: string;
+    port?: number;
+    group?: string;
+    kind?: string;
+  }[];
+  /**
+   * Host names the route matches; empty: the listeners'.
+   */
+  hostnames: string[];
+  /**
+   * Path prefix the component is reached under.
+   */
+  path: string;
 }
 /**
  * Container image.
