@@ -283,6 +283,11 @@ export interface TracebridgeValues {
        * host:port of Jaeger's OTLP/gRPC receiver; empty: the in-cluster Jaeger.
        */
       endpoint: string;
+      /**
+       * Plaintext, no TLS (the in-cluster Jaeger); false: TLS.
+       */
+      insecure?: boolean;
+      tls?: DestinationTls;
     };
     /**
      * Grafana Cloud.
@@ -308,6 +313,7 @@ export interface TracebridgeValues {
        * Key of the access-policy token.
        */
       apiTokenKey: string;
+      tls?: DestinationTls;
     };
     /**
      * Datadog.
@@ -336,6 +342,15 @@ export interface TracebridgeValues {
        * Key of the API key.
        */
       apiKeyKey: string;
+      /**
+       * TLS to Datadog (the exporter takes no CA or client certificate).
+       */
+      tls?: {
+        /**
+         * Skip verifying the server's certificate (explicit only; NOTES warn).
+         */
+        insecureSkipVerify: boolean;
+      };
     };
     /**
      * A generic OTLP backend.
@@ -365,6 +380,7 @@ export interface TracebridgeValues {
        * Key of the Authorization header value.
        */
       authorizationKey: string;
+      tls?: DestinationTls;
     };
     /**
      * The debug exporter.
@@ -651,4 +667,51 @@ export interface Image {
    * Image pull policy.
    */
   pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+}
+/**
+ * TLS to the destination: an own CA, a client certificate (mTLS), the server name.
+ */
+export interface DestinationTls {
+  /**
+   * CA bundle from a Secret or a ConfigMap; both empty: the system CAs.
+   */
+  ca: {
+    /**
+     * Secret holding the CA bundle.
+     */
+    secret: string;
+    /**
+     * ConfigMap holding the CA bundle.
+     */
+    configMap: string;
+    /**
+     * Key of the CA bundle.
+     */
+    key: string;
+  };
+  /**
+   * Client certificate and key (mTLS) from a Secret.
+   */
+  clientCert: {
+    /**
+     * Secret with the client certificate and key.
+     */
+    secret: string;
+    /**
+     * Key of the certificate (PEM).
+     */
+    certKey: string;
+    /**
+     * Key of the private key (PEM).
+     */
+    keyKey: string;
+  };
+  /**
+   * Name to verify the server certificate against; empty: the endpoint's host.
+   */
+  serverName: string;
+  /**
+   * Skip verifying the server's certificate (explicit only; NOTES warn).
+   */
+  insecureSkipVerify: boolean;
 }
