@@ -18,7 +18,7 @@ interface Volume {
 interface PodTemplate {
   spec: { template: { spec: { volumes: Volume[]; containers: { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[] } } };
 }
-const collectorPod = (r: Rendered) => (find(r.objects, 'Deployment', 'tracebridge-collector') as K8sObject & PodTemplate).spec.template.spec;
+const collectorPod = (r: Rendered) => (find(r.objects, 'Deployment', 'tracebridge-collector') as unknown as K8sObject & PodTemplate).spec.template.spec;
 
 let example: Rendered;
 let defaults: Rendered;

@@ -2,6 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { observeStatements } from '../telemetry/orm.ts';
+import { pgTls } from './tls.ts';
 
 export type Db = Knex;
 
@@ -32,7 +33,7 @@ export function createDb(
       connectionTimeoutMillis: pool.connectTimeoutMs,
       statement_timeout: pool.statementTimeoutMs,
       application_name: applicationName,
-      ssl: pool.ssl ? { rejectUnauthorized: true } : false,
+      ssl: pgTls(pool.ssl),
     },
     pool: {
       min: pool.min,
