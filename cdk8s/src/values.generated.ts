@@ -263,9 +263,19 @@ export interface TracebridgeValues {
      */
     passwordKey?: string;
     /**
-     * Connect with TLS and verify the server certificate.
+     * Older switch: true is sslmode verify-full, false disable (when sslmode is empty).
      */
     ssl?: boolean;
+    /**
+     * libpq's sslmode: disable, require (encrypted, unverified), verify-ca, verify-full; empty: from ssl.
+     */
+    sslmode?: '' | 'disable' | 'require' | 'verify-ca' | 'verify-full';
+    /**
+     * TLS to the database.
+     */
+    tls?: {
+      ca: CaSource;
+    };
   };
   /**
    * Where telemetry goes: any number at once.
@@ -669,26 +679,27 @@ export interface Image {
   pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
 }
 /**
+ * CA bundle from a Secret or a ConfigMap; both empty: the system CAs.
+ */
+export interface CaSource {
+  /**
+   * Secret holding the CA bundle.
+   */
+  secret: string;
+  /**
+   * ConfigMap holding the CA bundle.
+   */
+  configMap: string;
+  /**
+   * Key of the CA bundle.
+   */
+  key: string;
+}
+/**
  * TLS to the destination: an own CA, a client certificate (mTLS), the server name.
  */
 export interface DestinationTls {
-  /**
-   * CA bundle from a Secret or a ConfigMap; both empty: the system CAs.
-   */
-  ca: {
-    /**
-     * Secret holding the CA bundle.
-     */
-    secret: string;
-    /**
-     * ConfigMap holding the CA bundle.
-     */
-    configMap: string;
-    /**
-     * Key of the CA bundle.
-     */
-    key: string;
-  };
+  ca: CaSource1;
   /**
    * Client certificate and key (mTLS) from a Secret.
    */
@@ -714,4 +725,21 @@ export interface DestinationTls {
    * Skip verifying the server's certificate (explicit only; NOTES warn).
    */
   insecureSkipVerify: boolean;
+}
+/**
+ * CA bundle from a Secret or a ConfigMap; both empty: the system CAs.
+ */
+export interface CaSource1 {
+  /**
+   * Secret holding the CA bundle.
+   */
+  secret: string;
+  /**
+   * ConfigMap holding the CA bundle.
+   */
+  configMap: string;
+  /**
+   * Key of the CA bundle.
+   */
+  key: string;
 }

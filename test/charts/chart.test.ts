@@ -41,7 +41,7 @@ describe('helm lint', () => {
 
 describe('examples render to their golden files', () => {
   it('there is an example for each case the chart documents', () => {
-    expect(EXAMPLES).toEqual(['all-destinations', 'datadog', 'destinations-tls', 'exposure-gateway-api', 'exposure-ingress', 'external-postgres', 'grafana-cloud', 'kind', 'local-cluster']);
+    expect(EXAMPLES).toEqual(['all-destinations', 'datadog', 'destinations-tls', 'exposure-gateway-api', 'exposure-ingress', 'external-postgres', 'external-postgres-tls', 'grafana-cloud', 'kind', 'local-cluster']);
   });
 
   it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {
