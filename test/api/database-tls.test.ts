@@ -44,7 +44,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
+  await server.stop();
   await rm(baseDir, { recursive: true, force: true });
 });
 
@@ -71,7 +71,7 @@ async function connect(env: Record<string, string>, host = HOST): Promise<boolea
 const refusal = (env: Record<string, string>, host = HOST) =>
   connect(env, host).then(
     () => 'connected',
-    (error: unknown) => String((error as Error).message),
+    (error: unknown) => (error as Error).message,
   );
 
 describe('PostgreSQL over TLS with a private CA (as RDS and Cloud SQL use)', () => {

@@ -108,7 +108,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(collectors.map((c) => c.stop()));
-  await jaeger?.stop();
+  await jaeger.stop();
 });
 
 describe('examples/destinations-tls: the collector to an external Jaeger over mTLS', () => {
