@@ -6,6 +6,7 @@ import { loadConfig } from '../../api/src/config.ts';
 import { createDb, pingDatabase } from '../../api/src/db/knex.ts';
 import { serverUser, startEmbeddedPostgres, type EmbeddedDatabase } from '../../api/src/dev/embedded-postgres.ts';
 import { freePort } from '../support/ports.ts';
+import { runNode } from '../support/process.ts';
 import { makeCa, makeCert, type KeyPair } from '../support/tls.ts';
 
 /**
@@ -80,16 +81,18 @@ describe('PostgreSQL over TLS with a private CA (as RDS and Cloud SQL use)', () 
   });
 
   it("verify-full without the CA fails clearly: Node's bundle does not know it", async () => {
-    expect(await refusal({ DB_SSL_MODE: 'verify-full' })).toMatch(/unable to verify the first certificate/);
+    expect(await refusal({ DB_SSL_MODE: 'verify-full' })).toMatch(
+      /unable to verify the first certificate.*: the database's certificate is not signed by a CA the API trusts: set DB_SSL_ROOT_CERT to its CA bundle/,
+    );
   });
 
   it('verify-full with the wrong CA fails', async () => {
-    expect(await refusal({ DB_SSL_MODE: 'verify-full', DB_SSL_ROOT_CERT: otherCa.cert })).toMatch(/unable to verify the first certificate/);
+    expect(await refusal({ DB_SSL_MODE: 'verify-full', DB_SSL_ROOT_CERT: otherCa.cert })).toMatch(/unable to verify the first certificate.*: the database's certificate is not signed by a CA the API trusts: set DB_SSL_ROOT_CERT to its CA bundle/);
   });
 
   it('verify-full with a host name the certificate does not carry fails and says so; verify-ca accepts it', async () => {
     expect(await refusal({ DB_SSL_MODE: 'verify-full', DB_SSL_ROOT_CERT: ca.cert }, '127.0.0.1')).toMatch(
-      /Hostname\/IP does not match certificate's altnames: IP: 127\.0\.0\.1 is not in the cert's list/,
+      /Hostname\/IP does not match certificate's altnames: IP: 127\.0\.0\.1 is not in the cert's list: .*does not name the host of DATABASE_URL.*DB_SSL_MODE=verify-ca/,
     );
     expect(await connect({ DB_SSL_MODE: 'verify-ca', DB_SSL_ROOT_CERT: ca.cert }, '127.0.0.1')).toBe(true);
     expect(await refusal({ DB_SSL_MODE: 'verify-ca', DB_SSL_ROOT_CERT: otherCa.cert }, '127.0.0.1')).not.toBe('connected');
@@ -103,7 +106,7 @@ describe('PostgreSQL over TLS with a private CA (as RDS and Cloud SQL use)', () 
   it('disable (the default) connects in plaintext; DB_SSL=true still means verify-full', async () => {
     expect(await connect({})).toBe(false);
     expect(await connect({ DB_SSL_MODE: 'disable' })).toBe(false);
-    expect(await refusal({ DB_SSL: 'true' })).toMatch(/unable to verify the first certificate/);
+    expect(await refusal({ DB_SSL: 'true' })).toMatch(/unable to verify the first certificate.*: the database's certificate is not signed by a CA the API trusts: set DB_SSL_ROOT_CERT to its CA bundle/);
     expect(await connect({ DB_SSL: 'true', DB_SSL_ROOT_CERT: ca.cert })).toBe(true);
   });
 
@@ -115,5 +118,30 @@ describe('PostgreSQL over TLS with a private CA (as RDS and Cloud SQL use)', () 
     const notPem = join(ca.dir, 'not-a-cert.txt');
     await writeFile(notPem, 'hello');
     expect(() => createDb(config(notPem).databaseUrl, config(notPem).pool)).toThrow(`DB_SSL_ROOT_CERT ${notPem}: not a PEM certificate bundle`);
+  });
+
+  it('the migrations (the init container) verify the same way, and say what to change when they cannot', async () => {
+    const migrate = async (env: Record<string, string>) => {
+      const run = runNode('api/src/db/cli.ts', ['migrate'], { DATABASE_URL: urlFor(HOST), ...env });
+      return { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
+    };
+    const refused = await migrate({ DB_SSL_MODE: 'verify-full' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^failed: unable to verify the first certificate.*: the database's certificate is not signed by a CA the API trusts: set DB_SSL_ROOT_CERT/);
+    const ok = await migrate({ DB_SSL_MODE: 'verify-full', DB_SSL_ROOT_CERT: ca.cert });
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(ok.stdout).toMatch(/^applied 001_users_posts on localhost:/);
+  });
+
+  it('a server without TLS: the API says so instead of a bare protocol error', async () => {
+    const plain = await startEmbeddedPostgres({ baseDir: await mkdtemp(join(tmpdir(), 'tracebridge-pg-plain-')), port: await freePort(), database: 'plain', persistent: false });
+    try {
+      const config = loadConfig({ DATABASE_URL: plain.url, DB_SSL_MODE: 'require' });
+      const db = createDb(config.databaseUrl, config.pool);
+      await expect(pingDatabase(db, 10_000)).rejects.toThrow('The server does not support SSL connections: the database does not offer TLS: turn on ssl there, or set DB_SSL_MODE=disable');
+      await db.destroy();
+    } finally {
+      await plain.stop();
+    }
   });
 });

@@ -35,3 +35,38 @@ function readRootCert(path: string): string {
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`DB_SSL_ROOT_CERT ${path}: not a PEM certificate bundle`);
   return pem;
 }
+
+/** Node's codes for a certificate chain it cannot verify. */
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/**
+ * What to change when a connection failed on TLS, or undefined for any other failure: Node's
+ * messages ("unable to verify the first certificate") name neither the variable nor the fix.
+ */
+export function tlsHint(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  if (typeof code === 'string' && UNTRUSTED.has(code)) {
+    return "the database's certificate is not signed by a CA the API trusts: set DB_SSL_ROOT_CERT to its CA bundle (chart: externalDatabase.tls.ca)";
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return "the database's certificate does not name the host of DATABASE_URL: connect by a name it carries, or set DB_SSL_MODE=verify-ca";
+  }
+  if (message.includes('The server does not support SSL connections')) {
+    return 'the database does not offer TLS: turn on ssl there, or set DB_SSL_MODE=disable';
+  }
+  return undefined;
+}
+
+/** The error with tlsHint's advice appended to its message, when there is any. */
+export function withTlsHint(error: unknown): unknown {
+  const hint = tlsHint(error);
+  return hint === undefined ? error : new Error(`${(error as Error).message}: ${hint}`, { cause: error });
+}
