@@ -17,7 +17,8 @@ import { makeCa, makeCert, type KeyPair } from '../support/tls.ts';
  * speaks TLS and requires a client certificate. Certificates come from openssl; the chart's
  * mounted files (/tls/jaeger/...) are those files, and only the endpoint moves to loopback.
  * The server certificate names only the Service (the example's serverName), not 127.0.0.1, so
- * the span arriving also proves the server-name override.
+ * the span arriving also proves the server-name override. The example's OTLP destination goes to
+ * a second real Jaeger with TLS under another private CA (the example's Tempo).
  */
 
 const SERVICE = 'tracebridge-tls-e2e';
@@ -28,10 +29,16 @@ let files: string[];
 let ca: KeyPair & { dir: string };
 let client: KeyPair;
 let jaeger: Jaeger;
+/** A second backend for the example's OTLP destination: TLS with the Tempo CA, no client certificate. */
+let tempo: Jaeger;
+let tempoCa: KeyPair & { dir: string };
 const collectors: Collector[] = [];
 
-/** The chart's env with its mounted files (<dir>/ca.crt, tls.crt, tls.key) placed in a directory. */
-async function mounted(env: Record<string, string>, files: { ca?: string; cert?: string; key?: string }): Promise<Record<string, string>> {
+/**
+ * The chart's env with its mounted files placed in a directory: `files` by their path under
+ * /tls/ ("jaeger/ca.crt", ...); a variable whose file is not given is left out (unset).
+ */
+async function mounted(env: Record<string, string>, files: Record<string, string | undefined>): Promise<Record<string, string>> {
   const dir = await mkdtemp(join(tmpdir(), 'tracebridge-tls-mount-'));
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
@@ -40,7 +47,7 @@ async function mounted(env: Record<string, string>, files: { ca?: string; cert?:
       out[name] = value;
       continue;
     }
-    const source = { 'ca.crt': files.ca, 'tls.crt': files.cert, 'tls.key': files.key }[m[2]!];
+    const source = files[`${m[1]!}/${m[2]!}`];
     if (!source) continue;
     await mkdir(join(dir, m[1]!), { recursive: true });
     out[name] = join(dir, m[1]!, m[2]!);
@@ -49,10 +56,15 @@ async function mounted(env: Record<string, string>, files: { ca?: string; cert?:
   return out;
 }
 
-async function collectorWith(files_: { ca?: string; cert?: string; key?: string }, overrides: Record<string, never>[] = []): Promise<Collector> {
+async function collectorWith(files_: { ca?: string; cert?: string; key?: string; otlpCa?: string }, overrides: Record<string, never>[] = []): Promise<Collector> {
   // startCollector binds the receivers, health and metrics to free loopback ports itself.
   const listeners = /^(OTLP_(GRPC|HTTP)_ENDPOINT|COLLECTOR_(HEALTH_ENDPOINT|METRICS_HOST|METRICS_PORT))$/;
-  const env = await mounted(Object.fromEntries(Object.entries(chart.env).filter(([name]) => !listeners.test(name))), files_);
+  const env = await mounted(Object.fromEntries(Object.entries(chart.env).filter(([name]) => !listeners.test(name))), {
+    'jaeger/ca.crt': files_.ca,
+    'jaeger/tls.crt': files_.cert,
+    'jaeger/tls.key': files_.key,
+    'otlp/ca.crt': files_.otlpCa,
+  });
   const collector = await startCollector(
     // The API pods are found through the Kubernetes API in a cluster; here scrape/static.yaml
     // (one address, nothing listening) replaces that job.
@@ -60,8 +72,7 @@ async function collectorWith(files_: { ca?: string; cert?: string; key?: string 
     {
       ...env,
       JAEGER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint,
-      // The OTLP destination of the example is not under test here: its host does not resolve.
-      OTLP_DESTINATION_ENDPOINT: '127.0.0.1:9',
+      OTLP_DESTINATION_ENDPOINT: tempo.otlpGrpcEndpoint,
     },
     overrides,
   );
@@ -78,10 +89,10 @@ async function send(collector: Collector, name: string) {
   await provider.shutdown();
 }
 
-async function arrived(name: string, timeoutMs: number): Promise<boolean> {
+async function arrived(name: string, timeoutMs: number, backend: Jaeger = jaeger): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const traces = await jaegerTraces(jaeger.queryUrl, SERVICE, name);
+    const traces = await jaegerTraces(backend.queryUrl, SERVICE, name);
     if (traces.length > 0) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 250));
@@ -104,11 +115,16 @@ beforeAll(async () => {
   client = await makeCert(ca, 'collector-client', { usage: 'client' });
   const receiver = 'receivers.otlp.protocols.grpc.tls';
   jaeger = await startJaeger({ set: [`${receiver}.cert_file=${server.cert}`, `${receiver}.key_file=${server.key}`, `${receiver}.client_ca_file=${ca.cert}`] });
+  // The example's OTLP destination has no serverName: the certificate names the address dialled.
+  tempoCa = await makeCa('tempo');
+  const tempoServer = await makeCert(tempoCa, 'tempo-server', { ips: ['127.0.0.1'], usage: 'server' });
+  tempo = await startJaeger({ set: [`${receiver}.cert_file=${tempoServer.cert}`, `${receiver}.key_file=${tempoServer.key}`] });
 });
 
 afterAll(async () => {
   await Promise.all(collectors.map((c) => c.stop()));
   await jaeger.stop();
+  await tempo.stop();
 });
 
 describe('examples/destinations-tls: the collector to an external Jaeger over mTLS', () => {
@@ -124,10 +140,11 @@ describe('examples/destinations-tls: the collector to an external Jaeger over mT
     expect(chart.env.JAEGER_OTLP_TLS_INSECURE_SKIP_VERIFY).toBeUndefined();
   });
 
-  it('with the right CA and client certificate, the span arrives in Jaeger', async () => {
-    const collector = await collectorWith({ ca: ca.cert, cert: client.cert, key: client.key });
+  it('with the right CAs and client certificate, the span arrives in Jaeger over mTLS and in the OTLP backend over TLS', async () => {
+    const collector = await collectorWith({ ca: ca.cert, cert: client.cert, key: client.key, otlpCa: tempoCa.cert });
     await send(collector, 'over-mtls');
     expect(await arrived('over-mtls', 20_000)).toBe(true);
+    expect(await arrived('over-mtls', 20_000, tempo)).toBe(true);
     expect(await failedSpans(collector)).toBe(0);
   });
 
