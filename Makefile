@@ -50,6 +50,7 @@ TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	KUBECTL_VALIDATE_BIN="$${KUBECTL_VALIDATE_BIN:-$$($(BUILD_TOOL) kubectl-validate)}" \
 	K8S_SCHEMAS_DIR="$${K8S_SCHEMAS_DIR:-$$($(BUILD_TOOL) k8s-schemas)}" \
 	PROMETHEUS_OPERATOR_CRDS_DIR="$${PROMETHEUS_OPERATOR_CRDS_DIR:-$$($(BUILD_TOOL) prometheus-operator-crds)}" \
+	GATEWAY_API_CRDS_DIR="$${GATEWAY_API_CRDS_DIR:-$$($(BUILD_TOOL) gateway-api-crds)}" \
 	KUBE_LINTER_BIN="$${KUBE_LINTER_BIN:-$$($(BUILD_TOOL) kube-linter)}" \
 	ACTIONLINT_BIN="$${ACTIONLINT_BIN:-$$($(BUILD_TOOL) actionlint)}" \
 	PROMTOOL_BIN="$${PROMTOOL_BIN:-$$($(BUILD_TOOL) promtool)}"

@@ -51,6 +51,10 @@ KUBECTL_VALIDATE_VERSION=0.0.4
 # (api/openapi-spec/v3 of the kubernetes repository) at the newest patch of each minor that
 # the module proxy serves, taken from the checksum-verified k8s.io/kubernetes module zips.
 K8S_SCHEMA_VERSIONS=(1.31.14 1.32.13 1.33.13 1.34.4 1.35.4)
+# The Gateway API's standard-channel CRDs (HTTPRoute, Gateway, ...), for kubectl-validate's
+# --local-crds: config/crd/standard of the sigs.k8s.io/gateway-api module zip. (v1.7.0 needs
+# go >= 1.27 to download: its go.mod says so, and the toolchain here is 1.26.)
+GATEWAY_API_VERSION=1.6.3
 # kube-linter's go.mod says module golang.stackrox.io/kube-linter, a host the module proxy
 # refuses (403 "Go module host not permitted"). The proxy does serve the same release under
 # its GitHub path, github.com/stackrox/kube-linter@v0.8.3 (checksum database record
@@ -84,7 +88,7 @@ KUBE_ROUTER_VERSION=2.1.0
 # the newest version the module proxy serves.
 LOCAL_PATH_PROVISIONER_VERSION=0.0.30
 
-ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds kube-linter jaeger prometheus promtool otelcol)
+ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds gateway-api-crds kube-linter jaeger prometheus promtool otelcol)
 CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router local-path-provisioner)
 
 # ---- environment -------------------------------------------------------------------------
@@ -410,6 +414,44 @@ YAML
   rm -f "$ok" "$scratch/bad-type.yaml" "$scratch/bad-field.yaml"
 }
 
+# install_gateway_api_crds: tools/gateway-api-crds-<version>/ holding the release's standard
+# CRDs, unchanged, taken from the checksum-verified sigs.k8s.io/gateway-api module zip (the
+# same private-module-cache method as the Kubernetes schemas). Prints the directory.
+install_gateway_api_crds() {
+  local dir="$CACHE_ROOT/gateway-api-crds-$GATEWAY_API_VERSION" stamp="sigs.k8s.io/gateway-api v$GATEWAY_API_VERSION"
+  if [[ -s $dir/gateway.networking.k8s.io_httproutes.yaml ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
+    log "gateway-api-crds $GATEWAY_API_VERSION: already fetched"
+    echo "$dir"
+    return 0
+  fi
+  mkdir -p "$CACHE_ROOT"
+  local tmp json src
+  tmp=$(mktemp -d "$CACHE_ROOT/.tmp-gateway-api-crds.XXXXXX")
+  chmod 755 "$tmp"
+  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
+  trap "rm -rf '$tmp'" EXIT
+  log "gateway-api-crds $GATEWAY_API_VERSION: fetching sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION from the module proxy"
+  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION") \
+    || die "go mod download sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION failed"
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/config/crd/standard
+  [[ -s $src/gateway.networking.k8s.io_httproutes.yaml ]] || die "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION has no config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"
+  mkdir -p "$tmp/out"
+  # Only the CRDs: the release also ships a ValidatingAdmissionPolicy (vap_safeupgrades.yaml).
+  local f
+  for f in "$src"/*.yaml; do
+    if grep -q '^kind: CustomResourceDefinition$' "$f"; then cp "$f" "$tmp/out/"; fi
+  done
+  chmod -R u+w,go+rX "$tmp/out"
+  printf '%s %s\n' "$stamp" "$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")" >"$tmp/out/VERSION"
+  rm -rf "$dir.old"
+  if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi
+  mv "$tmp/out" "$dir"
+  rm -rf "$dir.old" "$tmp"
+  trap - EXIT
+  log "gateway-api-crds $GATEWAY_API_VERSION: fetched ($(find "$dir" -name '*.yaml' | wc -l) CRDs)"
+  echo "$dir"
+}
+
 build_actionlint() {
   # actionlint reads its version from the module build info that `go install` records.
   go_install "$1" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
@@ -510,6 +552,7 @@ build_one() {
     kubectl-validate) install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help ;;
     k8s-schemas) install_k8s_schemas ;;
     prometheus-operator-crds) install_prometheus_operator_crds ;;
+    gateway-api-crds) install_gateway_api_crds ;;
     kube-linter) install_tool kube-linter "$KUBE_LINTER_VERSION" kube-linter build_kube_linter version ;;
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;

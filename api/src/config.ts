@@ -18,6 +18,13 @@ const databaseUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// or postgresql:// URL')
   .refine((v) => URL.canParse(v), 'not a valid URL');
 
+/**
+ * PostgreSQL's sslmode values (libpq's names and meaning), without the opportunistic allow and
+ * prefer: TLS is either required or off.
+ */
+export const DB_SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+export type DbSslMode = (typeof DB_SSL_MODES)[number];
+
 /** The instrumentation libraries the SDK loads, by OTEL_NODE_*_INSTRUMENTATIONS' short names. */
 export const INSTRUMENTATIONS = ['http', 'pg'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATIONS)[number];
@@ -120,7 +127,11 @@ const apiEnv = {
   DB_POOL_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
   DB_CONNECT_TIMEOUT_MS: positiveMs.default(2000),
   DB_STATEMENT_TIMEOUT_MS: positiveMs.default(10_000),
-  DB_SSL: bool.default(false),
+  // DB_SSL=true is DB_SSL_MODE=verify-full, what it has always meant; kept for existing setups.
+  DB_SSL: bool.optional(),
+  DB_SSL_MODE: z.enum(DB_SSL_MODES, { message: `expected one of ${DB_SSL_MODES.join(', ')}` }).optional(),
+  // A PEM bundle of the CAs to trust instead of Node's (managed PostgreSQL: RDS, Cloud SQL, ...).
+  DB_SSL_ROOT_CERT: z.string().min(1).optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(100 * 1024 * 1024).default(1024 * 1024),
   READINESS_TIMEOUT_MS: positiveMs.default(1000),
   SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
@@ -132,7 +143,20 @@ const envSchema = z
   .refine((env) => env.DB_POOL_MIN <= env.DB_POOL_MAX, {
     path: ['DB_POOL_MIN'],
     message: 'must not exceed DB_POOL_MAX',
+  })
+  .refine((env) => env.DB_SSL === undefined || env.DB_SSL_MODE === undefined || (env.DB_SSL ? 'verify-full' : 'disable') === env.DB_SSL_MODE, {
+    path: ['DB_SSL'],
+    message: 'contradicts DB_SSL_MODE; set DB_SSL_MODE only (DB_SSL=true means verify-full, false disable)',
+  })
+  .refine((env) => env.DB_SSL_ROOT_CERT === undefined || sslMode(env) !== 'disable', {
+    path: ['DB_SSL_ROOT_CERT'],
+    message: 'is only used with TLS: set DB_SSL_MODE=verify-full (or verify-ca)',
   });
+
+/** The sslmode DB_SSL_MODE or the older DB_SSL ask for; disable when neither is set. */
+function sslMode(env: { DB_SSL?: boolean | undefined; DB_SSL_MODE?: DbSslMode | undefined }): DbSslMode {
+  return env.DB_SSL_MODE ?? (env.DB_SSL ? 'verify-full' : 'disable');
+}
 
 /**
  * Variables read by libraries rather than here: the OpenTelemetry SDK's (every name of the
@@ -213,7 +237,8 @@ export interface Config {
     idleTimeoutMs: number;
     connectTimeoutMs: number;
     statementTimeoutMs: number;
-    ssl: boolean;
+    /** TLS to PostgreSQL: the sslmode, and the CA bundle to verify against (else Node's CAs). */
+    ssl: { mode: DbSslMode; rootCertPath?: string | undefined };
   };
   bodyLimitBytes: number;
   readinessTimeoutMs: number;
@@ -292,7 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutMs: e.DB_POOL_IDLE_TIMEOUT_MS,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
-      ssl: e.DB_SSL,
+      ssl: { mode: sslMode(e), rootCertPath: e.DB_SSL_ROOT_CERT },
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     readinessTimeoutMs: e.READINESS_TIMEOUT_MS,

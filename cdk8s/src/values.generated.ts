@@ -288,6 +288,8 @@ export interface TracebridgeValues {
        */
       minAvailable: number | string;
     };
+    ingress?: Ingress;
+    httpRoute?: HttpRoute;
     /**
      * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
      */
@@ -591,9 +593,19 @@ export interface TracebridgeValues {
      */
     passwordKey?: string;
     /**
-     * Connect with TLS and verify the server certificate.
+     * Older switch: true is sslmode verify-full, false disable (when sslmode is empty).
      */
     ssl?: boolean;
+    /**
+     * libpq's sslmode: disable, require (encrypted, unverified), verify-ca, verify-full; empty: from ssl.
+     */
+    sslmode?: '' | 'disable' | 'require' | 'verify-ca' | 'verify-full';
+    /**
+     * TLS to the database.
+     */
+    tls?: {
+      ca: CaSource;
+    };
   };
   /**
    * Where telemetry goes: any number at once.
@@ -611,6 +623,11 @@ export interface TracebridgeValues {
        * host:port of Jaeger's OTLP/gRPC receiver; empty: the in-cluster Jaeger.
        */
       endpoint: string;
+      /**
+       * Plaintext, no TLS (the in-cluster Jaeger); false: TLS.
+       */
+      insecure?: boolean;
+      tls?: DestinationTls;
     };
     /**
      * Grafana Cloud.
@@ -636,6 +653,7 @@ export interface TracebridgeValues {
        * Key of the access-policy token.
        */
       apiTokenKey: string;
+      tls?: DestinationTls;
     };
     /**
      * Datadog.
@@ -664,6 +682,15 @@ export interface TracebridgeValues {
        * Key of the API key.
        */
       apiKeyKey: string;
+      /**
+       * TLS to Datadog (the exporter takes no CA or client certificate).
+       */
+      tls?: {
+        /**
+         * Skip verifying the server's certificate (explicit only; NOTES warn).
+         */
+        insecureSkipVerify: boolean;
+      };
     };
     /**
      * A generic OTLP backend.
@@ -693,6 +720,7 @@ export interface TracebridgeValues {
        * Key of the Authorization header value.
        */
       authorizationKey: string;
+      tls?: DestinationTls;
     };
     /**
      * The debug exporter.
@@ -973,6 +1001,8 @@ export interface TracebridgeValues {
       annotations?: ServiceAnnotations;
       labels?: ServiceLabels;
     };
+    ingress?: Ingress;
+    httpRoute?: HttpRoute;
     /**
      * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
      */
@@ -1294,6 +1324,8 @@ export interface TracebridgeValues {
         namespace?: string;
       };
     };
+    ingress?: Ingress;
+    httpRoute?: HttpRoute;
     /**
      * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
      */
@@ -1730,6 +1762,90 @@ export interface ServiceLabels {
   [k: string]: string;
 }
 /**
+ * An Ingress (networking.k8s.io/v1) for the component.
+ */
+export interface Ingress {
+  /**
+   * Create the Ingress.
+   */
+  enabled: boolean;
+  /**
+   * ingressClassName; empty: the cluster's default IngressClass.
+   */
+  className: string;
+  /**
+   * Annotations of the object.
+   */
+  annotations: {
+    [k: string]: string;
+  };
+  /**
+   * Host names; one rule each.
+   */
+  hosts: string[];
+  /**
+   * Path prefix the component is reached under.
+   */
+  path: string;
+  /**
+   * How path matches.
+   */
+  pathType: 'Prefix' | 'Exact' | 'ImplementationSpecific';
+  /**
+   * TLS: Secrets (kubernetes.io/tls) and the hosts each covers.
+   */
+  tls: {
+    /**
+     * Secret of type kubernetes.io/tls.
+     */
+    secretName: string;
+    hosts?: string[];
+  }[];
+}
+/**
+ * A Gateway API HTTPRoute (gateway.networking.k8s.io/v1) for the component; TLS is the Gateway's.
+ */
+export interface HttpRoute {
+  /**
+   * Create the HTTPRoute.
+   */
+  enabled: boolean;
+  /**
+   * Annotations of the object.
+   */
+  annotations: {
+    [k: string]: string;
+  };
+  /**
+   * Gateways (and listeners, sectionName) the route attaches to.
+   */
+  parentRefs: {
+    /**
+     * Gateway name.
+     */
+    name: string;
+    /**
+     * Gateway namespace; empty: the release's.
+     */
+    namespace?: string;
+    /**
+     * Listener name.
+     */
+    sectionName?: string;
+    port?: number;
+    group?: string;
+    kind?: string;
+  }[];
+  /**
+   * Host names the route matches; empty: the listeners'.
+   */
+  hostnames: string[];
+  /**
+   * Path prefix the component is reached under.
+   */
+  path: string;
+}
+/**
  * Container image.
  */
 export interface Image {
@@ -1753,6 +1869,71 @@ export interface Image {
    * Pin by digest: repository@digest (the tag is then ignored).
    */
   digest?: string;
+}
+/**
+ * CA bundle from a Secret or a ConfigMap; both empty: the system CAs.
+ */
+export interface CaSource {
+  /**
+   * Secret holding the CA bundle.
+   */
+  secret: string;
+  /**
+   * ConfigMap holding the CA bundle.
+   */
+  configMap: string;
+  /**
+   * Key of the CA bundle.
+   */
+  key: string;
+}
+/**
+ * TLS to the destination: an own CA, a client certificate (mTLS), the server name.
+ */
+export interface DestinationTls {
+  ca: CaSource1;
+  /**
+   * Client certificate and key (mTLS) from a Secret.
+   */
+  clientCert: {
+    /**
+     * Secret with the client certificate and key.
+     */
+    secret: string;
+    /**
+     * Key of the certificate (PEM).
+     */
+    certKey: string;
+    /**
+     * Key of the private key (PEM).
+     */
+    keyKey: string;
+  };
+  /**
+   * Name to verify the server certificate against; empty: the endpoint's host.
+   */
+  serverName: string;
+  /**
+   * Skip verifying the server's certificate (explicit only; NOTES warn).
+   */
+  insecureSkipVerify: boolean;
+}
+/**
+ * CA bundle from a Secret or a ConfigMap; both empty: the system CAs.
+ */
+export interface CaSource1 {
+  /**
+   * Secret holding the CA bundle.
+   */
+  secret: string;
+  /**
+   * ConfigMap holding the CA bundle.
+   */
+  configMap: string;
+  /**
+   * Key of the CA bundle.
+   */
+  key: string;
 }
 /**
  * A NetworkPolicyPeer: pods, namespaces or an IP block.

@@ -185,7 +185,7 @@ export async function createBenchDatabase(adminUrl: string, name: string): Promi
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const db = createDb(url.href, { min: 0, max: 2, acquireTimeoutMs: 10_000, idleTimeoutMs: 10_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, ssl: false }, { applicationName: 'tracebridge-bench' });
+  const db = createDb(url.href, { min: 0, max: 2, acquireTimeoutMs: 10_000, idleTimeoutMs: 10_000, connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, ssl: { mode: 'disable' } }, { applicationName: 'tracebridge-bench' });
   try {
     await migrateLatest(db);
     await db.raw(

@@ -17,16 +17,23 @@ export interface Jaeger {
 }
 
 /** Real Jaeger v2 (in-memory storage) on free loopback ports, from collector/jaeger.yaml. */
-export async function startJaeger(): Promise<Jaeger> {
+/**
+ * The real Jaeger with collector/jaeger.yaml. `env` adds to the addresses (e.g. the chart's
+ * JAEGER_QUERY_BASE_PATH: queryUrl then ends in it); `set` are `--set=key=value` overrides of
+ * the file (e.g. a TLS receiver).
+ */
+export async function startJaeger(options: { env?: Record<string, string>; set?: string[] } = {}): Promise<Jaeger> {
   const [otlpGrpc, otlpHttp, query, queryGrpc, health] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
-  const jaeger = runProcess(toolBinary('JAEGER_BIN'), ['--config', join(repoRoot, 'collector/jaeger.yaml')], {
+  const args = ['--config', join(repoRoot, 'collector/jaeger.yaml'), ...(options.set ?? []).map((s) => `--set=${s}`)];
+  const jaeger = runProcess(toolBinary('JAEGER_BIN'), args, {
     JAEGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${otlpGrpc}`,
     JAEGER_OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpHttp}`,
     JAEGER_QUERY_HTTP_ENDPOINT: `127.0.0.1:${query}`,
     JAEGER_QUERY_GRPC_ENDPOINT: `127.0.0.1:${queryGrpc}`,
     JAEGER_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+    ...options.env,
   });
-  const queryUrl = `http://127.0.0.1:${query}`;
+  const queryUrl = `http://127.0.0.1:${query}${(options.env?.JAEGER_QUERY_BASE_PATH ?? '').replace(/\/$/, '')}`;
   await waitForHttp(`${queryUrl}/api/services`, jaeger);
   return { otlpGrpcEndpoint: `127.0.0.1:${otlpGrpc}`, queryUrl, stop: () => jaeger.stop() };
 }

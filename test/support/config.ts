@@ -7,7 +7,7 @@ export const testPool: Config['pool'] = {
   idleTimeoutMs: 30_000,
   connectTimeoutMs: 2000,
   statementTimeoutMs: 10_000,
-  ssl: false,
+  ssl: { mode: 'disable' },
 };
 
 /** A Config as the API would parse it from this environment (plus test-friendly defaults). */

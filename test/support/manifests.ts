@@ -31,13 +31,13 @@ async function check(command: string, args: string[], env: Record<string, string
 /**
  * `--version ""` with --local-schemas: only that version's schemas (the default version would
  * mix in built-in 1.30 ones); KUBECONFIG=/dev/null keeps a configured cluster out of it.
- * --local-crds: the pinned prometheus-operator CRDs, so ServiceMonitor, PodMonitor and
- * PrometheusRule objects are checked against their schemas too.
+ * --local-crds: the pinned prometheus-operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule)
+ * and the Gateway API's standard CRDs (HTTPRoute), checked against their schemas like built-in kinds.
  */
 export const kubectlValidate = (file: string, version: (typeof KUBERNETES_VERSIONS)[number]) =>
   check(
     toolBinary('KUBECTL_VALIDATE_BIN'),
-    ['--version', '', '--local-schemas', join(toolBinary('K8S_SCHEMAS_DIR'), version), '--local-crds', toolBinary('PROMETHEUS_OPERATOR_CRDS_DIR'), file],
+    ['--version', '', '--local-schemas', join(toolBinary('K8S_SCHEMAS_DIR'), version), '--local-crds', toolBinary('PROMETHEUS_OPERATOR_CRDS_DIR'), '--local-crds', toolBinary('GATEWAY_API_CRDS_DIR'), file],
     { KUBECONFIG: '/dev/null' },
   );
 

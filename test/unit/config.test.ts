@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     });
     expect(config.port).toBe(9000);
     expect(config.metricsPort).toBe(9464);
-    expect(config.pool).toMatchObject({ min: 2, max: 4, acquireTimeoutMs: 1500, ssl: true });
+    expect(config.pool).toMatchObject({ min: 2, max: 4, acquireTimeoutMs: 1500, ssl: { mode: 'verify-full' } });
     expect(config.bodyLimitBytes).toBe(2048);
     expect(config.service.name).toBe('svc');
   });
@@ -47,6 +47,9 @@ describe('loadConfig', () => {
     [{ DB_POOL_MAX: '0' }, 'DB_POOL_MAX'],
     [{ DB_POOL_MIN: '5', DB_POOL_MAX: '2' }, 'DB_POOL_MIN'],
     [{ DB_SSL: 'maybe' }, 'DB_SSL'],
+    [{ DB_SSL_MODE: 'prefer' }, 'DB_SSL_MODE'],
+    [{ DB_SSL: 'true', DB_SSL_MODE: 'disable' }, 'DB_SSL'],
+    [{ DB_SSL_ROOT_CERT: '/etc/ssl/rds.pem' }, 'DB_SSL_ROOT_CERT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ DB_POOL_ACQUIRE_TIMEOUT_MS: '-5' }, 'DB_POOL_ACQUIRE_TIMEOUT_MS'],
   ])('rejects %o naming %s', (env, name) => {

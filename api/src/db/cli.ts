@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, describeDatabase, loadConfig } from '../config.ts';
 import { createDb } from './knex.ts';
+import { withTlsHint } from './tls.ts';
 import { migrateLatest, migrateRollbackAll } from './migrations/index.ts';
 import { seedDemoData } from './seeds/demo.ts';
 
@@ -38,7 +39,8 @@ class UsageError extends Error {}
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runDbCommand(process.argv[2]).then(
     (message) => process.stdout.write(`${message}\n`),
-    (error: unknown) => {
+    (failure: unknown) => {
+      const error = withTlsHint(failure);
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`${error instanceof ConfigError || error instanceof UsageError ? '' : 'failed: '}${message}\n`);
       process.exit(error instanceof UsageError ? 2 : 1);

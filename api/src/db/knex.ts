@@ -2,6 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { observeStatements } from '../telemetry/orm.ts';
+import { pgTls, withTlsHint } from './tls.ts';
 
 export type Db = Knex;
 
@@ -32,7 +33,7 @@ export function createDb(
       connectionTimeoutMillis: pool.connectTimeoutMs,
       statement_timeout: pool.statementTimeoutMs,
       application_name: applicationName,
-      ssl: pool.ssl ? { rejectUnauthorized: true } : false,
+      ssl: pgTls(pool.ssl),
     },
     pool: {
       min: pool.min,
@@ -52,7 +53,10 @@ export function createDb(
   return db;
 }
 
-/** Resolves when the database answers a trivial query, rejects after timeoutMs otherwise. */
+/**
+ * Resolves when the database answers a trivial query, rejects after timeoutMs otherwise; a TLS
+ * failure carries what to change (withTlsHint).
+ */
 export async function pingDatabase(db: Db, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -60,6 +64,8 @@ export async function pingDatabase(db: Db, timeoutMs: number): Promise<void> {
   });
   try {
     await Promise.race([db.raw('select 1'), timeout]);
+  } catch (error) {
+    throw withTlsHint(error);
   } finally {
     clearTimeout(timer);
   }

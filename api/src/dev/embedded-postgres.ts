@@ -38,6 +38,8 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
   /** The binaries' package directory (holding native/bin); defaults to the installed one. */
   packageDir?: string;
+  /** Server settings passed as `-c name=value`, e.g. ssl=on with its certificate files. */
+  settings?: Record<string, string>;
 }
 
 /** Where `make dev` keeps its database between runs (see SHARED_ROOT for root). */
@@ -66,13 +68,13 @@ async function packageVersion(packageDir: string): Promise<string> {
   return (JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-interface ServerUser {
+export interface ServerUser {
   uid: number;
   gid: number;
 }
 
 /** The current user, or as root the server user (created as a system user when missing). */
-function serverUser(): ServerUser | undefined {
+export function serverUser(): ServerUser | undefined {
   if (userInfo().uid !== 0) return undefined;
   const id = (flag: string) => spawnSync('id', [flag, SERVER_USER], { encoding: 'utf8' });
   if (id('-u').status !== 0) {
@@ -164,12 +166,22 @@ async function initialise(binDir: string, dataDir: string, password: string, use
 }
 
 /** Starts the postmaster and resolves once it accepts connections. */
-function startServer(binDir: string, dataDir: string, port: number, user: ServerUser | undefined, log: (line: string) => void): Promise<ChildProcess> {
+function startServer(
+  binDir: string,
+  dataDir: string,
+  port: number,
+  user: ServerUser | undefined,
+  log: (line: string) => void,
+  settings: Record<string, string> = {},
+): Promise<ChildProcess> {
   // Loopback TCP only: no Unix socket that could collide with a system PostgreSQL. Its own
   // process group, so a terminal's Ctrl-C reaches our shutdown code first, not the database.
   const child = spawn(
     join(binDir, 'postgres'),
-    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    [
+      '-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     { ...user, detached: true, env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -238,7 +250,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   let child: ChildProcess;
   try {
-    child = await startServer(binDir, dataDir, options.port, user, log);
+    child = await startServer(binDir, dataDir, options.port, user, log, options.settings);
   } catch (error) {
     throw new Error(
       `PostgreSQL did not start on 127.0.0.1:${options.port} (data in ${dataDir}); is the port in use? Set EMBEDDED_PG_PORT or DATABASE_URL.`,

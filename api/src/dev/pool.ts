@@ -8,5 +8,5 @@ export const testablePool: Config['pool'] = {
   idleTimeoutMs: 1000,
   connectTimeoutMs: 5000,
   statementTimeoutMs: 60_000,
-  ssl: false,
+  ssl: { mode: 'disable' },
 };

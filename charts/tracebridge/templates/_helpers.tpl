@@ -167,8 +167,7 @@ postgresql: {postgresql: 5432}
     secretKeyRef:
       name: {{ include "tracebridge.databaseSecretName" . }}
       key: {{ $db.passwordKey }}
-- name: DB_SSL
-  value: {{ ternary "false" (toString .Values.externalDatabase.ssl) .Values.postgresql.enabled | quote }}
+{{ include "tracebridge.databaseTlsEnv" . }}
 {{- end -}}
 
 {{- define "tracebridge.databaseSecretName" -}}
