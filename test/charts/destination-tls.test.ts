@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chartDir, collectorOf, find, helmBinary, renderChart, renderError, renderExample, type K8sObject, type Rendered } from '../support/chart.ts';
+import { AS_INSTALLED, chartDir, collectorOf, find, helmBinary, renderChart, renderError, renderExample, type K8sObject, type Rendered } from '../support/chart.ts';
 
 /**
  * Destination TLS in the chart: each destination's CA (Secret or ConfigMap) and client
@@ -91,7 +91,7 @@ describe('insecureSkipVerify is only ever an explicit choice', () => {
   });
 
   it('when chosen, the collector skips verification and the install notes warn', async () => {
-    const args = ['install', 'tracebridge', chartDir, '--dry-run=client', '--namespace', 'tracebridge'];
+    const args = ['install', 'tracebridge', chartDir, '--dry-run=client', ...AS_INSTALLED, '--namespace', 'tracebridge'];
     const set = ['destinations.datadog.enabled=true', 'destinations.datadog.existingSecret=dd', 'destinations.datadog.tls.insecureSkipVerify=true'];
     const { stdout } = await run(helmBinary(), [...args, ...set.flatMap((s) => ['--set', s])], { maxBuffer: 64 * 1024 * 1024 });
     expect(stdout).toContain('WARNING: destinations.datadog.tls.insecureSkipVerify is true');
