@@ -64,7 +64,9 @@ export function parseHost(host: string, scheme: string): { address: string; port
  */
 export function requestAttributes(c: Context, method: string, route: string | undefined): Attributes {
   const node = nodeBindings(c);
-  const scheme = node ? (node.incoming.socket?.encrypted ? 'https' : 'http') : new URL(c.req.url).protocol.slice(0, -1);
+  // Without Node's request, the web Request's URL (a fetch Request cannot carry a Host header).
+  const url = node ? undefined : new URL(c.req.url);
+  const scheme = url ? url.protocol.slice(0, -1) : node?.incoming.socket?.encrypted ? 'https' : 'http';
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: methodOf(method),
     [ATTR_URL_SCHEME]: scheme,
@@ -72,7 +74,7 @@ export function requestAttributes(c: Context, method: string, route: string | un
   };
   if (attributes[ATTR_HTTP_REQUEST_METHOD] !== method) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
   if (route !== undefined) attributes[ATTR_HTTP_ROUTE] = route;
-  const host = headerOf(c, node, 'host');
+  const host = url ? url.host : headerOf(c, node, 'host');
   if (host) {
     const { address, port } = parseHost(host, scheme);
     attributes[ATTR_SERVER_ADDRESS] = address;
