@@ -104,7 +104,7 @@ describe('make bench, smoke length', () => {
     const parts = results.records.filter((r) => r.name.startsWith('overhead · GET /users/:id · 10 % CPU per request added by '));
     expect(parts.map((r) => r.name.split(' added by ')[1])).toEqual([
       'the SDK with no request instrumented',
-      'instrumentation-http, our request middleware and ORM wrapper',
+      'our SERVER span middleware and ORM instrumentation',
       'instrumentation-pg',
     ]);
     for (const part of parts) expect(Number.isFinite(part.value)).toBe(true);
