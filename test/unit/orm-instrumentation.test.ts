@@ -29,6 +29,7 @@ http.setMeterProvider(sdk.meterProvider);
 const detections: Detection[] = [];
 const orm = new ObjectionInstrumentation({ onNPlusOne: (detection) => detections.push(detection) });
 orm.setTracerProvider(sdk.tracerProvider);
+orm.setMeterProvider(sdk.meterProvider);
 
 let database: TestDatabase;
 let aliceId: number;
@@ -87,11 +88,15 @@ describe('ObjectionInstrumentation', () => {
     const server = spans.find((s) => s.name === 'GET /users/:id')!;
     expect(children(spans, server)).toEqual(['db.query.find', 'db.relationship.load']);
     const find = spans.find((s) => s.name === 'db.query.find')!;
+    // One span per query, carrying its statement, parameterized.
     expect(find.attributes).toEqual({
       'db.system.name': 'postgresql',
       'db.collection.name': 'users',
       'db.operation.name': 'find',
       'db.namespace': new URL(database.url).pathname.slice(1),
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(database.url).port),
+      'db.query.text': 'select "users".* from "users" where "users"."id" = $1',
       'db.response.returned_rows': 1,
     });
     expect(spans.find((s) => s.name === 'db.relationship.load')!.attributes).toMatchObject({
@@ -108,6 +113,25 @@ describe('ObjectionInstrumentation', () => {
     expect(sdk.sampler.calls.map((c) => c.name)).toEqual(['GET /posts']);
     expect(sdk.spans()).toEqual([]);
     expect(detections).toEqual([{ shape: 'select "users".* from "users" where "users"."id" in (?)', count: 3 }]);
+  });
+
+  it('db.client.operation.duration: one record per statement, sampled or not, by statement keyword', async () => {
+    const selects = async () =>
+      (await sdk.histogram('db.client.operation.duration')).find((p) => p.attributes['db.operation.name'] === 'SELECT')?.count ?? 0;
+    const before = await selects();
+    sdk.sampler.decision = SamplingDecision.NOT_RECORD;
+    await app.request(`/users/${aliceId}`);
+    sdk.sampler.decision = SamplingDecision.RECORD_AND_SAMPLED;
+    await app.request(`/users/${aliceId}`);
+    expect((await selects()) - before).toBe(4);
+    const point = (await sdk.histogram('db.client.operation.duration')).find((p) => p.attributes['db.operation.name'] === 'SELECT');
+    expect(point?.attributes).toEqual({
+      'db.system.name': 'postgresql',
+      'db.namespace': new URL(database.url).pathname.slice(1),
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(database.url).port),
+      'db.operation.name': 'SELECT',
+    });
   });
 
   it('the same N+1 in a sampled request: the SERVER span carries it', async () => {

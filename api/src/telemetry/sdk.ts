@@ -38,8 +38,8 @@ const jsonDiag = (level: string): DiagLogger['error'] => (message, ...args) => {
  *   (OTEL_EXPORTER_OTLP_*) through a bounded retrying buffer that holds them protobuf-encoded;
  * - metrics: a Prometheus endpoint on METRICS_HOST:METRICS_PORT/metrics, never OTLP;
  * - logs: no OTLP log exporter (logs are JSON on stdout);
- * - instrumentations: http (our SERVER span middleware), the Objection ORM spans, and pg
- *   (driver spans, parameterized SQL only).
+ * - instrumentations: http (our SERVER span middleware) and the Objection ORM spans with
+ *   their parameterized SQL; pg (driver spans) only when ORM tracing is off.
  */
 export function startTelemetry(config: TelemetryConfig): Telemetry {
   if (current) return current;
@@ -93,13 +93,14 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
 }
 
 /**
- * http gives the SERVER span (without it a request has no trace, and neither ORM nor driver
- * spans are made); pg gives the driver spans. OTEL_NODE_DISABLED_INSTRUMENTATIONS leaves either out.
- * The API makes no outgoing HTTP calls of its own (the OTLP exporter's are untraced), so
- * instrumentation-http, whose incoming half cost most, is not loaded at all.
+ * http gives the SERVER span (without it a request has no trace, and no db span is made).
+ * Statements are traced by the ORM instrumentation (one span per query, carrying its SQL);
+ * instrumentation-pg is loaded only when ORM tracing is off, for driver spans instead.
+ * OTEL_NODE_DISABLED_INSTRUMENTATIONS leaves either out. The API makes no outgoing HTTP calls
+ * of its own (the OTLP exporter's are untraced), so instrumentation-http is not loaded at all.
  */
 function instrumentations(config: TelemetryConfig): Partial<Record<InstrumentationName, Instrumentation>> {
-  const all: Record<InstrumentationName, () => Instrumentation> = {
+  const all: Record<InstrumentationName, () => Instrumentation | undefined> = {
     http: () =>
       new HttpServerInstrumentation({
         // Health probes hit every few seconds; their spans would drown the traces people look for.
@@ -107,15 +108,20 @@ function instrumentations(config: TelemetryConfig): Partial<Record<Instrumentati
         nPlusOneThreshold: config.nPlusOneThreshold,
       }),
     pg: () =>
-      new PgInstrumentation({
-        // No bound values in spans; no spans for statements outside a request (migrations);
-        // connection setup is measured by db.client.connection.create_time instead of a span.
-        enhancedDatabaseReporting: false,
-        requireParentSpan: true,
-        ignoreConnectSpans: true,
-      }),
+      config.ormTracing
+        ? undefined
+        : new PgInstrumentation({
+            // No bound values in spans; no spans for statements outside a request (migrations);
+            // connection setup is measured by db.client.connection.create_time instead of a span.
+            enhancedDatabaseReporting: false,
+            requireParentSpan: true,
+            ignoreConnectSpans: true,
+          }),
   };
-  return Object.fromEntries(
-    INSTRUMENTATIONS.filter((name) => !config.disabledInstrumentations.includes(name)).map((name) => [name, all[name]()]),
-  );
+  const loaded: Partial<Record<InstrumentationName, Instrumentation>> = {};
+  for (const name of INSTRUMENTATIONS.filter((n) => !config.disabledInstrumentations.includes(n))) {
+    const instrumentation = all[name]();
+    if (instrumentation) loaded[name] = instrumentation;
+  }
+  return loaded;
 }

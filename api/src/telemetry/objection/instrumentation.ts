@@ -1,17 +1,17 @@
-import { context, createContextKey, SpanKind, trace, type Attributes } from '@opentelemetry/api';
+import { context, createContextKey, SpanKind, trace, ValueType, type Attributes, type Histogram } from '@opentelemetry/api';
 import { InstrumentationBase } from '@opentelemetry/instrumentation';
 import {
   ATTR_DB_COLLECTION_NAME,
-  ATTR_DB_NAMESPACE,
   ATTR_DB_OPERATION_NAME,
-  ATTR_DB_SYSTEM_NAME,
-  DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+  ATTR_DB_QUERY_TEXT,
+  METRIC_DB_CLIENT_OPERATION_DURATION,
 } from '@opentelemetry/semantic-conventions';
-import knex, { type Knex } from 'knex';
+import knex from 'knex';
 import { createRequire } from 'node:module';
 import { Model, QueryBuilder } from 'objection';
 import semver from 'semver';
 import { ATTR } from '../attributes.ts';
+import { errorTypeOf } from '../error-type.ts';
 import { shapeOf } from '../n-plus-one.ts';
 import { currentRequest, detectorOf, type RequestTelemetry } from '../request-state.ts';
 import { SCOPE_VERSION } from '../scope.ts';
@@ -25,7 +25,14 @@ import type {
   RelatedQuery,
   SessionRecord,
 } from './types.ts';
-import { failSpan, namespaceOf, operationOf, relationOf, rowsOf, sqlOf } from './utils.ts';
+import { connectionOf, failSpan, operationOf, recordAttributes, relationOf, rowsOf, sqlOf, statementOperation } from './utils.ts';
+
+/** The SQL as the server receives it: Knex's `?` placeholders numbered `$1`, `$2` for PostgreSQL. */
+const positioned = (builder: BuilderInternals, sql: string): string =>
+  (builder.knex().client as { positionBindings(sql: string): string }).positionBindings(sql);
+
+/** instrumentation-pg's boundaries for db.client.operation.duration (s), so dashboards read both alike. */
+const OPERATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
 /**
  * The versions whose internals (QueryBuilder#execute, #findOperation, #parentQuery,
@@ -66,15 +73,18 @@ export function unsupportedVersions(versions: Record<keyof typeof SUPPORTED, str
  *   Model#$relatedQuery    → marks the builder as a lazy relationship load
  *   Knex pg Client#transaction → db.session.commit / db.session.rollback (db.transaction(),
  *                             Model.transaction() and objection's transaction() all land here)
- *   Knex Client#query      → the statement's parameterized SQL, for the ORM span and N+1 shapes
+ *   Knex Client#query      → the statement's parameterized SQL (db.query.text of the ORM span,
+ *                            the N+1 shape) and its db.client.operation.duration record
  *
- * Only a recording parent gets spans and attributes. Inside an unsampled request a query costs
+ * One span per ORM query, carrying its SQL: no driver span under it (README, Telemetry: the
+ * measured cost of the second span). Only a recording parent gets spans and attributes. Inside an unsampled request a query costs
  * one context read and, for N+1 detection (a metric and a log line, which are not sampled), a
  * statement shape looked up in a memo. Outside any span (migrations, startup) nothing is done.
  */
 export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstrumentationConfig> {
   /** `declare`, and no #private members: the base constructor runs enable() before initializers. */
   declare private lazyRelations: WeakMap<object, string> | undefined;
+  declare private operationDuration: Histogram;
 
   constructor(config: ObjectionInstrumentationConfig = {}) {
     super('tracebridge-orm', SCOPE_VERSION, config);
@@ -82,6 +92,15 @@ export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstr
 
   protected override init(): [] {
     return [];
+  }
+
+  protected override _updateMetricInstruments(): void {
+    this.operationDuration = this.meter.createHistogram(METRIC_DB_CLIENT_OPERATION_DURATION, {
+      description: 'Duration of database client operations.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+      advice: { explicitBucketBoundaries: OPERATION_BUCKETS_S },
+    });
   }
 
   override enable(): void {
@@ -127,12 +146,10 @@ export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstr
     const relation = this.lazyRelations ? relationOf(builder, this.lazyRelations) : undefined;
     const operation = operationOf(builder);
     const attributes: Attributes = {
-      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      ...connectionOf(builder.knex().client).attributes,
       [ATTR_DB_COLLECTION_NAME]: builder.modelClass().tableName,
       [ATTR_DB_OPERATION_NAME]: relation ? 'find' : operation,
     };
-    const namespace = namespaceOf(builder.knex());
-    if (namespace) attributes[ATTR_DB_NAMESPACE] = namespace;
     if (relation) {
       attributes[ATTR.dbRelationshipName] = relation.name;
       attributes[ATTR.dbRelationshipStrategy] = relation.strategy;
@@ -153,6 +170,8 @@ export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstr
         failSpan(span, error);
         throw error;
       } finally {
+        // Parameterized (`$1`): Knex hands the driver values separately, and they never reach a span.
+        if (record.sql !== undefined) span.setAttribute(ATTR_DB_QUERY_TEXT, positioned(builder, record.sql));
         span.end();
         const request = currentRequest();
         if (request) this.detect(request, parentSpanId, record.sql ?? name, startMs);
@@ -200,16 +219,31 @@ export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstr
     };
   }
 
+  /**
+   * Every statement, in a request or not: its SQL for the ORM span or the N+1 shape, and its
+   * db.client.operation.duration record, with attributes from a per-connection cache.
+   */
   private wrapClientQuery(original: ClientQuery): ClientQuery {
+    const record = (client: unknown, sql: string | undefined, startMs: number, error: unknown) => {
+      const attributes = recordAttributes(connectionOf(client), sql === undefined ? 'unknown' : statementOperation(sql), error === undefined ? undefined : errorTypeOf(error));
+      this.operationDuration.record((performance.now() - startMs) / 1000, attributes);
+    };
     return function query(this: unknown, connection, statement) {
+      const sql = sqlOf(statement);
       const active = context.active();
-      const record = active.getValue(QUERY) as QueryRecord | undefined;
-      if (record) record.sql ??= sqlOf(statement);
+      const query = active.getValue(QUERY) as QueryRecord | undefined;
+      if (query) query.sql ??= sql;
       else {
         const request = currentRequest();
-        if (request && request.pendingSql === undefined) request.pendingSql = sqlOf(statement);
+        if (request && request.pendingSql === undefined) request.pendingSql = sql;
       }
-      return original.call(this, connection, statement);
+      const startMs = performance.now();
+      const result = original.call(this, connection, statement);
+      result.then(
+        () => record(this, sql, startMs, undefined),
+        (error: unknown) => record(this, sql, startMs, error ?? 'Error'),
+      );
+      return result;
     };
   }
 
@@ -219,9 +253,7 @@ export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstr
       // Knex passes a function in both forms: the caller's callback, or (for `await db.transaction()`)
       // its own resolve; the latter is spanned until commit or rollback too, counting no statements.
       if (typeof container !== 'function' || !trace.getActiveSpan()?.isRecording()) return original.call(this, container, config, outerTx);
-      const attributes: Attributes = { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL };
-      const namespace = namespaceOf({ client: this } as unknown as Knex);
-      if (namespace) attributes[ATTR_DB_NAMESPACE] = namespace;
+      const attributes: Attributes = { ...connectionOf(this).attributes };
       const session: SessionRecord = { statements: 0 };
       const span = startSession(attributes);
       const ctx = trace.setSpan(context.active(), span).setValue(SESSION, session);
