@@ -9,7 +9,6 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 import type { Knex } from 'knex';
-import { ATTR } from '../attributes.ts';
 import { errorTypeOf } from '../error-type.ts';
 import type { BuilderInternals } from './types.ts';
 
@@ -101,7 +100,7 @@ export function failSpan(span: Span, error: unknown): void {
   // The exception's type only: driver messages can quote row values ("Key (email)=(...)").
   span.recordException({ name: type, message: type });
   span.setStatus({ code: SpanStatusCode.ERROR, message: type });
-  span.setAttribute(ATTR.errorType, type);
+  span.setAttribute(ATTR_ERROR_TYPE, type);
 }
 
 export const sqlOf = (query: string | { sql?: string } | undefined): string | undefined =>
