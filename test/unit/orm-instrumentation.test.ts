@@ -1,4 +1,4 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { diag, DiagLogLevel, SpanStatusCode } from '@opentelemetry/api';
 import { SamplingDecision, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { Hono } from 'hono';
 import knex from 'knex';
@@ -15,6 +15,8 @@ import { inProcessTracing } from '../support/in-process-tracing.ts';
 
 /** The methods the instrumentation wraps, as they are before it is enabled. */
 const pgClient = createRequire(import.meta.url)('knex/lib/dialects/postgres/index.js') as { prototype: Record<string, unknown> };
+const installedVersion = (name: string) => (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
+const ignore = (): void => undefined;
 const targets = (): unknown[] => [
   (QueryBuilder.prototype as unknown as Record<string, unknown>).execute,
   (knex.Client.prototype as unknown as Record<string, unknown>).query,
@@ -177,7 +179,26 @@ describe('ObjectionInstrumentation', () => {
 
 describe('the version guard', () => {
   it('accepts the installed objection and knex', () => {
-    expect(unsupportedVersions()).toBeUndefined();
+    expect(unsupportedVersions({ objection: installedVersion('objection'), knex: installedVersion('knex') })).toBeUndefined();
+  });
+
+  it('an instrumentation facing an untested objection patches nothing and says why', () => {
+    const errors: string[] = [];
+    diag.setLogger({ error: (...args: unknown[]) => errors.push(args.map(String).join(' ')), warn: ignore, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.ERROR);
+    orm.disable();
+    class FacingObjection4 extends ObjectionInstrumentation {
+      protected override installedVersions() {
+        return { objection: '4.0.0', knex: installedVersion('knex') };
+      }
+    }
+    const refused = new FacingObjection4();
+    try {
+      expect(refused.isEnabled()).toBe(false);
+      expect(targets()).toEqual(originals);
+      expect(errors.join('\n')).toContain(`not patching Objection: objection 4.0.0 is outside the tested range ${SUPPORTED.objection}`);
+    } finally {
+      diag.disable();
+    }
   });
 
   it('refuses versions outside the tested ranges, naming each', () => {

@@ -56,11 +56,10 @@ const installedVersion = (name: string): string | undefined => {
   }
 };
 
-/** Why the installed versions cannot be patched, or undefined when they can. */
-export function unsupportedVersions(versions: Record<keyof typeof SUPPORTED, string | undefined> = {
-  objection: installedVersion('objection'),
-  knex: installedVersion('knex'),
-}): string | undefined {
+export type Versions = Record<keyof typeof SUPPORTED, string | undefined>;
+
+/** Why these versions cannot be patched, or undefined when they can. */
+export function unsupportedVersions(versions: Versions): string | undefined {
   const problems = (Object.keys(SUPPORTED) as (keyof typeof SUPPORTED)[])
     .filter((name) => !semver.satisfies(versions[name] ?? '0.0.0', SUPPORTED[name]))
     .map((name) => `${name} ${versions[name] ?? '(not found)'} is outside the tested range ${SUPPORTED[name]}`);
@@ -103,9 +102,14 @@ export class ObjectionInstrumentation extends InstrumentationBase<ObjectionInstr
     });
   }
 
+  /** The installed objection and knex (a method, so a test can pretend others are installed). */
+  protected installedVersions(): Versions {
+    return { objection: installedVersion('objection'), knex: installedVersion('knex') };
+  }
+
   override enable(): void {
     if (this._enabled) return;
-    const problem = unsupportedVersions();
+    const problem = unsupportedVersions(this.installedVersions());
     if (problem) {
       this._diag.error(`not patching Objection: ${problem}`);
       return;
