@@ -7,7 +7,7 @@ import { ApiError, ErrorCode, driverError, errorResponse, toApiError } from './e
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import { healthRoutes } from './routes/health.ts';
-import { httpTelemetry, recordServerError } from './telemetry/http.ts';
+import { recordServerError, type HttpServerInstrumentation } from './telemetry/http-server/instrumentation.ts';
 import { postRoutes } from './routes/posts.ts';
 import { matchedRoute } from './route.ts';
 import { userRoutes } from './routes/users.ts';
@@ -19,6 +19,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** Whether spans are recorded (the SDK is running). */
   tracingEnabled: boolean;
+  /** Makes each request's SERVER span; absent when tracing or its http instrumentation is off. */
+  httpServer?: HttpServerInstrumentation;
 }
 
 /** Only what is safe to log about an error: no SQL parameters, no pg `detail` (it echoes row values). */
@@ -91,7 +93,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const { config, logger } = deps;
   const app = new OpenAPIHono();
 
-  app.use(httpTelemetry(config.telemetry.nPlusOneThreshold));
+  // First, so the SERVER span covers the request log line and everything after it.
+  if (deps.httpServer) app.use(deps.httpServer.middleware());
   app.use(async (c, next) => {
     const start = performance.now();
     await next();

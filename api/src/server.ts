@@ -8,7 +8,6 @@ import { createDb, pingDatabase, type Db } from './db/knex.ts';
 import { newLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { nPlusOneReporter } from './telemetry/n-plus-one-report.ts';
-import { instrumentObjection } from './telemetry/orm.ts';
 import { observePool } from './telemetry/pool-metrics.ts';
 import { activeTelemetry } from './telemetry/sdk.ts';
 import { metrics } from '@opentelemetry/api';
@@ -27,7 +26,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const db = createDb(config.databaseUrl, config.pool, { logger });
   const telemetry = activeTelemetry();
   const tracingEnabled = telemetry?.enabled ?? false;
-  instrumentObjection({ enabled: tracingEnabled && config.telemetry.ormTracing, onNPlusOne: nPlusOneReporter(logger) });
+  telemetry?.orm?.setConfig({ ...telemetry.orm.getConfig(), onNPlusOne: nPlusOneReporter(logger) });
   const pool = tracingEnabled ? observePool(db, metrics.getMeter('tracebridge-api')) : undefined;
   // The first connection also runs Knex's one-time `select version()`: do it now, outside any
   // request, so it never shows up in a user's trace. A database that is down is not fatal here.
@@ -35,7 +34,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'database not reachable at startup');
   });
   const lifecycle = newLifecycle();
-  const app = createApp({ db, config, logger, lifecycle, tracingEnabled });
+  const app = createApp({ db, config, logger, lifecycle, tracingEnabled, httpServer: telemetry?.httpServer });
 
   // During shutdown every response closes its connection, so keep-alive clients reconnect
   // to another replica instead of reusing a socket that is about to disappear.

@@ -197,7 +197,7 @@ export interface TracebridgeValues {
      */
     samplingRatio?: number;
     /**
-     * ORM-level spans (query, relationship, session); driver spans stay.
+     * ORM-level spans (query, relationship, session) carrying their SQL, and N+1 detection; false: the pg driver's spans instead.
      */
     ormTracing?: boolean;
     /**

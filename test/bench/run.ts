@@ -193,7 +193,7 @@ try {
     jaeger: (await versionOf(process.env.JAEGER_BIN ?? 'jaeger', ['version'])).slice(0, 120),
     helm: await versionOf(process.env.HELM_BIN ?? 'helm', ['version', '--short']),
     ...Object.fromEntries(
-      ['hono', '@hono/node-server', '@opentelemetry/sdk-node', '@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-pg', 'knex', 'objection', 'pg', 'autocannon'].map((p) => [`npm:${p}`, packageVersion(p)]),
+      ['hono', '@hono/node-server', '@opentelemetry/sdk-node', '@opentelemetry/instrumentation-pg', 'knex', 'objection', 'pg', 'autocannon'].map((p) => [`npm:${p}`, packageVersion(p)]),
     ),
     ...(await pythonPackages(python)),
   };

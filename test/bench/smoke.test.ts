@@ -104,8 +104,8 @@ describe('make bench, smoke length', () => {
     const parts = results.records.filter((r) => r.name.startsWith('overhead · GET /users/:id · 10 % CPU per request added by '));
     expect(parts.map((r) => r.name.split(' added by ')[1])).toEqual([
       'the SDK with no request instrumented',
-      'instrumentation-http, our request middleware and ORM wrapper',
-      'instrumentation-pg',
+      'our SERVER span middleware',
+      'our ORM instrumentation',
     ]);
     for (const part of parts) expect(Number.isFinite(part.value)).toBe(true);
   });

@@ -11,8 +11,8 @@ import { completeInJaeger, createDatabase, poll, sampleRss, scrape, seed, sleep,
  */
 
 const SERVICE = 'drill-collector-outage';
-/** GET /users/:id: SERVER, find + SQL, lazy posts load + SQL. */
-const SPANS_PER_REQUEST = 5;
+/** GET /users/:id: SERVER, find, lazy posts load (each ORM span carries its SQL). */
+const SPANS_PER_REQUEST = 3;
 
 export interface CollectorOutageOptions extends DrillOptions {
   ratePerS?: number;

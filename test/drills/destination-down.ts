@@ -17,7 +17,7 @@ import type { Sample } from '../support/prometheus.ts';
  */
 
 const SERVICE = 'drill-destination-down';
-const SPANS_PER_REQUEST = 5;
+const SPANS_PER_REQUEST = 3;
 
 /** A collector counter summed over the series of one exporter or receiver (names vary by a _total suffix). */
 function counter(samples: Sample[], prefix: string, labels: Record<string, string>): number {

@@ -13,7 +13,7 @@ import { completeInJaeger, createDatabase, seed, sleep } from './support/stack.t
  */
 
 const SERVICE = 'drill-sigterm';
-const SPANS_PER_REQUEST = 5;
+const SPANS_PER_REQUEST = 3;
 
 export async function sigtermUnderLoad(options: DrillOptions & { ratePerS?: number }): Promise<DrillResult> {
   const rate = options.ratePerS ?? 50;

@@ -10,7 +10,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RetryingSpanExporter, type RetryingSpanExporterOptions } from '../../api/src/telemetry/exporter.ts';
+import { RetryingSpanExporter, type BatchCodec, type BatchExporter, type RetryingSpanExporterOptions } from '../../api/src/telemetry/exporter.ts';
 
 type Mode = 'ok' | 'fail' | 'fail-sync' | 'hang';
 
@@ -479,3 +479,91 @@ function sum(collected: MetricData[], name: string): SumMetricData {
 function values(collected: MetricData[], name: string): { attributes: unknown; value: number }[] {
   return sum(collected, name).dataPoints.map((point) => ({ attributes: point.attributes, value: point.value }));
 }
+
+describe('RetryingSpanExporter with a codec that encodes (off the caller’s stack)', () => {
+  /** Counts encode() calls and what they covered; batches are span-name arrays. */
+  function countingCodec(encodeSlice: number) {
+    const calls: number[] = [];
+    const codec: BatchCodec<string[]> = {
+      encode: (spans) => {
+        calls.push(spans.length);
+        return names(spans);
+      },
+      concat: (parts) => parts.flat(),
+      encodeSlice,
+    };
+    return { codec, calls };
+  }
+
+  class NamesExporter implements BatchExporter<string[]> {
+    readonly delivered: string[] = [];
+    readonly requests: number[] = [];
+    fail = false;
+    export(batch: string[], resultCallback: (result: ExportResult) => void): void {
+      if (this.fail) {
+        resultCallback({ code: ExportResultCode.FAILED, error: new Error('collector unavailable') });
+        return;
+      }
+      this.delivered.push(...batch);
+      this.requests.push(batch.length);
+      resultCallback({ code: ExportResultCode.SUCCESS });
+    }
+    shutdown(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+
+  function createEncoding(inner: NamesExporter, encodeSlice: number, options: RetryingSpanExporterOptions = {}) {
+    const { codec, calls } = countingCodec(encodeSlice);
+    const exporter = new RetryingSpanExporter(inner, { ...fast, ...options }, codec);
+    created.push(exporter as unknown as RetryingSpanExporter);
+    return { exporter, calls };
+  }
+
+  it('export() encodes nothing: the batch is encoded in slices on later event-loop turns, then sent merged', async () => {
+    const inner = new NamesExporter();
+    const { exporter, calls } = createEncoding(inner, 4, { maxBatchSpans: 10 });
+    const spans = makeSpans('e', 10);
+
+    expect(send(exporter, spans).code).toBe(ExportResultCode.SUCCESS);
+    // The span.end() that filled the processor's batch returns without any serialization.
+    expect(calls).toEqual([]);
+    expect(exporter.stats().buffered).toBe(10);
+
+    await eventually(() => expect(inner.delivered).toEqual(names(spans)));
+    expect(calls).toEqual([4, 4, 2]);
+    expect(inner.requests.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(exporter.stats()).toMatchObject({ buffered: 0, exported: 10, dropped: 0 });
+  });
+
+  it('the bound covers spans not yet encoded: the oldest are dropped and counted', async () => {
+    const inner = new NamesExporter();
+    inner.fail = true;
+    const { exporter } = createEncoding(inner, 3, { maxBufferedSpans: 6, maxBatchSpans: 3, initialBackoffMs: 1_000, maxBackoffMs: 1_000 });
+    const spans = makeSpans('b', 15);
+    for (let i = 0; i < 15; i += 5) {
+      send(exporter, spans.slice(i, i + 5));
+      expect(exporter.stats().buffered).toBeLessThanOrEqual(6);
+    }
+    expect(exporter.stats()).toMatchObject({ buffered: 6, dropped: 9, droppedByReason: { buffer_full: 9 } });
+
+    inner.fail = false;
+    await exporter.forceFlush();
+    expect(inner.delivered).toEqual(names(spans.slice(9)));
+  });
+
+  it('forceFlush() and shutdown() wait for spans still to be encoded', async () => {
+    const inner = new NamesExporter();
+    const { exporter } = createEncoding(inner, 2);
+    const spans = makeSpans('f', 7);
+    send(exporter, spans);
+    await exporter.forceFlush();
+    expect(inner.delivered).toEqual(names(spans));
+
+    const late = makeSpans('g', 5);
+    send(exporter, late);
+    await exporter.shutdown();
+    expect(inner.delivered).toEqual([...names(spans), ...names(late)]);
+    expect(exporter.stats()).toMatchObject({ buffered: 0, exported: 12, dropped: 0 });
+  });
+});

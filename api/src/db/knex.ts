@@ -1,7 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { observeStatements } from '../telemetry/orm.ts';
 import { pgTls, withTlsHint } from './tls.ts';
 
 export type Db = Knex;
@@ -17,7 +16,7 @@ export function createDb(
   options: { applicationName?: string; logger?: Logger } = {},
 ): Db {
   const { applicationName = 'tracebridge-api', logger } = options;
-  const db = knexFactory({
+  return knexFactory({
     // Knex prints to the console by default. Its acquire warnings repeat what the error handler
     // already logs with the route, so they go to debug; without a logger they are dropped.
     log: {
@@ -49,8 +48,6 @@ export function createDb(
     // A failed statement's error message starts with its SQL; never with the bound values spliced in.
     compileSqlOnError: false,
   });
-  observeStatements(db);
-  return db;
 }
 
 /**

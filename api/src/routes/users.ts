@@ -1,8 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { Post } from '../db/models/post.ts';
 import { User } from '../db/models/user.ts';
-import { inTransaction } from '../telemetry/orm.ts';
-import { withSpan } from '../telemetry/spans.ts';
+import { withSpan } from '../spans.ts';
 import { ApiError, ErrorCode, sqlState } from '../errors.ts';
 import type { Db } from '../db/knex.ts';
 import {
@@ -72,7 +71,7 @@ export function userRoutes(db: Db) {
         posts.length === 0
           ? { user: await User.query(db).insert(row).returning('*'), posts: [] as Post[] }
           : await withSpan('users.create_with_posts', { 'tracebridge.posts.count': posts.length }, () =>
-              inTransaction(db, async (trx) => {
+              db.transaction(async (trx) => {
                 const user = await User.query(trx).insert(row).returning('*');
                 const rows = posts.map((p) => ({ ...p, author_id: user.id }));
                 return { user, posts: await Post.query(trx).insert(rows).returning('*') };

@@ -61,6 +61,14 @@ export interface BatchCodec<B> {
   concat: (parts: B[]) => B;
   /** The batch without its first n spans; absent when a batch can only be dropped whole. */
   dropFirst?: (batch: B, n: number) => B;
+  /**
+   * Set for a codec whose encode() is real work (serialization): export() then only stages the
+   * spans, and they are encoded later off the caller's stack, this many per event-loop turn
+   * (setImmediate). The caller is the BatchSpanProcessor inside the span.end() of whichever
+   * request filled its batch, so that request would otherwise pay for encoding the whole batch.
+   * Absent: encode() runs inline (it is cheap).
+   */
+  encodeSlice?: number;
 }
 
 /** Spans held as the SDK's objects, for an inner SpanExporter. */
@@ -69,6 +77,12 @@ const spanArrayCodec: BatchCodec<ReadableSpan[]> = {
   concat: (parts) => (parts.length === 1 && parts[0] ? parts[0] : parts.flat()),
   dropFirst: (batch, n) => batch.slice(n),
 };
+
+/** Spans accepted but not encoded yet (codecs with encodeSlice). */
+interface Staged {
+  spans: ReadableSpan[];
+  readonly since: number;
+}
 
 interface Pending<B> {
   batch: B;
@@ -90,6 +104,9 @@ export class RetryingSpanExporter<B = ReadableSpan[]> implements SpanExporter {
   readonly #options: Required<RetryingSpanExporterOptions>;
   /** FIFO; each entry holds at most maxBatchSpans spans. */
   #queue: Pending<B>[] = [];
+  /** FIFO, all younger than every #queue entry; counted in #buffered. */
+  #staged: Staged[] = [];
+  #encodeScheduled: NodeJS.Immediate | undefined;
   #buffered = 0;
   /** Leading queue entries of the attempt in flight: eviction must leave them for the result to remove. */
   #locked = 0;
@@ -209,18 +226,59 @@ export class RetryingSpanExporter<B = ReadableSpan[]> implements SpanExporter {
       excess -= count;
       this.#drop(count, 'buffer_full');
     }
+    // Then the staged spans, oldest first (they are younger than anything encoded).
+    while (excess > 0) {
+      const oldest = this.#staged[0];
+      if (oldest === undefined) break;
+      const count = Math.min(excess, oldest.spans.length);
+      if (count < oldest.spans.length) oldest.spans = oldest.spans.slice(count);
+      else this.#staged.shift();
+      this.#buffered -= count;
+      excess -= count;
+      this.#drop(count, 'buffer_full');
+    }
     // Only the attempt in flight is older now; its outcome is not ours to pre-empt.
     if (excess > 0) {
       this.#drop(excess, 'buffer_full');
       incoming = incoming.slice(excess);
     }
     const since = performance.now();
-    // slice() copies: the buffer outlives the call and the caller may reuse its array.
+    this.#buffered += incoming.length;
+    if (this.#codec.encodeSlice !== undefined) {
+      // slice() copies: the buffer outlives the call and the caller may reuse its array.
+      if (incoming.length > 0) this.#staged.push({ spans: incoming.slice(), since });
+      this.#encodeScheduled ??= setImmediate(() => this.#encodeStaged());
+      return;
+    }
     for (let i = 0; i < incoming.length; i += maxBatchSpans) {
       const spans = incoming.slice(i, i + maxBatchSpans);
       this.#queue.push({ batch: this.#codec.encode(spans), count: spans.length, since });
     }
-    this.#buffered += incoming.length;
+  }
+
+  /** One event-loop turn's share of encoding (encodeSlice spans), then the next turn's, then delivery. */
+  #encodeStaged(): void {
+    this.#encodeScheduled = undefined;
+    if (!this.#isOpen()) return;
+    let budget = this.#codec.encodeSlice ?? Infinity;
+    while (budget > 0) {
+      const head = this.#staged[0];
+      if (head === undefined) break;
+      const spans = head.spans.length <= budget ? head.spans : head.spans.slice(0, budget);
+      if (spans === head.spans) this.#staged.shift();
+      else head.spans = head.spans.slice(spans.length);
+      budget -= spans.length;
+      try {
+        this.#queue.push({ batch: this.#codec.encode(spans), count: spans.length, since: head.since });
+      } catch (error) {
+        // Never expected from the SDK's serializer; the spans cannot be sent in any form.
+        this.#buffered -= spans.length;
+        diag.error(`RetryingSpanExporter: ${spans.length} spans could not be encoded and were discarded: ${String(error)}`);
+      }
+    }
+    if (this.#staged.length > 0) this.#encodeScheduled = setImmediate(() => this.#encodeStaged());
+    this.#start();
+    this.#settleIfIdle();
   }
 
   #start(): void {
@@ -351,6 +409,9 @@ export class RetryingSpanExporter<B = ReadableSpan[]> implements SpanExporter {
     this.#wake?.();
     if (this.#buffered > 0) this.#drop(this.#buffered, 'shutdown');
     this.#queue = [];
+    this.#staged = [];
+    if (this.#encodeScheduled) clearImmediate(this.#encodeScheduled);
+    this.#encodeScheduled = undefined;
     this.#buffered = 0;
     this.#locked = 0;
     this.#settleIfIdle();

@@ -1,4 +1,5 @@
 import { metrics } from '@opentelemetry/api';
+import { ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import type { Logger } from '../logger.ts';
 import { ATTR } from './attributes.ts';
 import type { Detection } from './n-plus-one.ts';
@@ -25,7 +26,7 @@ export function nPlusOneReporter(logger: Logger): (detection: Detection, request
       [ATTR.nPlusOneStatement]: detection.shape,
       [ATTR.nPlusOneCount]: detection.count,
     });
-    counter.add(1, { [ATTR.httpRoute]: route });
+    counter.add(1, { [ATTR_HTTP_ROUTE]: route });
     const key = `${route}\u0000${detection.shape}`;
     const now = Date.now();
     if (now - (lastLogged.get(key) ?? -Infinity) < LOG_INTERVAL_MS) return;

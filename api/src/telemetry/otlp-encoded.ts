@@ -26,8 +26,14 @@ export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
 export const concatEncoded = (parts: readonly Uint8Array[]): Uint8Array =>
   parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts);
 
+/**
+ * Spans encoded per event-loop turn: about as long as one request's own work (README,
+ * Telemetry). The retrying buffer merges slices into requests of up to maxBatchSpans again.
+ */
+export const ENCODE_SLICE_SPANS = 32;
+
 /** Batches for createEncodedOtlpGrpcTraceExporter; an encoded batch is dropped whole, never cut. */
-export const encodedSpansCodec: BatchCodec<Uint8Array> = { encode: encodeSpans, concat: concatEncoded };
+export const encodedSpansCodec: BatchCodec<Uint8Array> = { encode: encodeSpans, concat: concatEncoded, encodeSlice: ENCODE_SLICE_SPANS };
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const identity = (bytes: Buffer): Buffer => bytes;

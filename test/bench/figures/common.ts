@@ -116,13 +116,16 @@ export function tagOf(span: JaegerSpan, key: string): unknown {
 }
 
 /**
- * SQL statements of a trace: CLIENT spans of a database system (the driver's spans), less the
- * pool checkouts SQLAlchemy's instrumentation reports as `connect` spans.
+ * SQL statements of a trace: the spans that carry one. tracebridge's ORM spans carry their
+ * statement (`db.query.text`, no driver span under them); the peer's statements are the CLIENT
+ * spans of its database driver, less the pool checkouts SQLAlchemy's instrumentation reports as
+ * `connect` spans.
  */
 export const statementSpans = (spans: readonly JaegerSpan[]) =>
   spans.filter(
     (s) =>
-      tagOf(s, 'span.kind') === 'client' &&
-      s.operationName !== 'connect' &&
-      (tagOf(s, 'db.system.name') !== undefined || tagOf(s, 'db.system') !== undefined),
+      tagOf(s, 'db.query.text') !== undefined ||
+      (tagOf(s, 'span.kind') === 'client' &&
+        s.operationName !== 'connect' &&
+        (tagOf(s, 'db.system.name') !== undefined || tagOf(s, 'db.system') !== undefined)),
   );
