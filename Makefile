@@ -86,7 +86,7 @@ down: ## Stop the stack started by make up
 	else echo "no stack running"; fi
 
 .PHONY: demo
-demo: ## Drive the seed's requests through the running stack, then show the trace in Jaeger
+demo: ## Drive the demo requests through the running stack, then show the trace in Jaeger
 	@set -e; api=$(API_URL); \
 	curl -fsS $$api/ && echo; \
 	user=$$(curl -fsS -X POST $$api/users -H 'Content-Type: application/json' -d "{\"name\":\"Dana\",\"email\":\"dana-$$RANDOM@example.com\",\"age\":30}"); echo "$$user"; \
@@ -100,7 +100,7 @@ demo: ## Drive the seed's requests through the running stack, then show the trac
 	curl -fsS $$api/posts/$$(sed -E 's/.*"id":([0-9]+).*/\1/' <<<"$$post") >/dev/null; \
 	echo "waiting for trace $$tid (GET /users/$$id) in Jaeger (the batch processor sends every 5 s)..."; \
 	q="$(JAEGER_URL)/api/traces/$$tid"; \
-	for i in $$(seq 1 30); do [ "$$(curl -fsS "$$q" 2>/dev/null | grep -o '"spanID"' | wc -l)" -ge 5 ] && break; sleep 1; done; \
+	for i in $$(seq 1 30); do [ "$$(curl -fsS "$$q" 2>/dev/null | grep -o '"spanID"' | wc -l)" -ge 3 ] && break; sleep 1; done; \
 	curl -fsS "$$q" \
 	  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s).data[0];if(!t){console.error("no trace yet");process.exit(1)}const parent=x=>(x.references[0]||{}).spanID;const kids=p=>t.spans.filter(x=>parent(x)===p).sort((a,b)=>a.startTime-b.startTime);const walk=(x,d)=>{console.log("  ".repeat(d+1)+x.operationName);kids(x.spanID).forEach(c=>walk(c,d+1))};walk(t.spans.find(x=>!t.spans.some(y=>y.spanID===parent(x))),0)})'
 
