@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { hostSnapshot, type HostSnapshot } from '../support/cluster-host.ts';
 import { freePort } from '../support/ports.ts';
+import { toolBinary } from '../support/tools.ts';
 import {
   apply,
   clusterEnv,
@@ -28,6 +33,8 @@ import {
 const RELEASE = 'tracebridge';
 const NAMESPACE = 'tb-chart';
 const CDK8S_NAMESPACE = 'tb-cdk8s';
+const PLATFORM_NAMESPACE = 'tb-platform';
+const APPS_NAMESPACE = 'tb-apps';
 const env = clusterEnv();
 const API_IMAGE = imageRef('api');
 const deployVars = { RELEASE, NAMESPACE, VALUES: localClusterValues, IMAGE: API_IMAGE };
@@ -154,7 +161,7 @@ beforeAll(async () => {
   const up = await run('bash', ['cluster/cluster.sh', 'up'], {}, 1_800_000);
   expect(up.stdout).toContain(`export KUBECONFIG=${env.ADMIN_KUBECONFIG}`);
   // The cluster keeps its state between runs: namespaces of an earlier run go first.
-  await kubectl(['delete', 'namespace', NAMESPACE, CDK8S_NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=3m'], 200_000);
+  await kubectl(['delete', 'namespace', NAMESPACE, CDK8S_NAMESPACE, PLATFORM_NAMESPACE, APPS_NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=3m'], 200_000);
   await make('cluster-images', {}, 1_800_000);
 }, 3_600_000);
 
@@ -287,6 +294,28 @@ describe('the chart on the local cluster', () => {
     expect(await (await fetch(`${api.url}/users?limit=100&offset=0`)).text()).toContain('dana@example.com');
   }, 600_000);
 
+  it('an upgrade that the live PostgreSQL cannot take (volume size, major version) is refused with the steps; nothing changes', async () => {
+    const statefulSet = await named('statefulset', 'postgresql');
+    const before = (await kubectlJson<{ metadata: { generation: number } }>(['-n', NAMESPACE, 'get', statefulSet])).metadata.generation;
+    const refusal = async (set: string) =>
+      helm(['upgrade', RELEASE, 'charts/tracebridge', '-n', NAMESPACE, '--reuse-values', '--set', set]).then(
+        () => '',
+        (error: unknown) => (error as Error).message,
+      );
+    expect(await refusal('postgresql.persistence.size=2Gi')).toMatch(/postgresql\.persistence\.size: .*volumeClaimTemplates cannot change.*kubectl -n tb-chart patch pvc .*--cascade=orphan/s);
+    expect(await refusal('postgresql.image.tag=19.1')).toMatch(/postgresql\.image\.tag 19\.1: .*does not read its data directory.*pg_dump/s);
+    expect((await kubectlJson<{ metadata: { generation: number } }>(['-n', NAMESPACE, 'get', statefulSet])).metadata.generation).toBe(before);
+  }, 300_000);
+
+  it('a render against the cluster (helm template --dry-run=server) carries the live passwords; one without the cluster refuses to invent them', async () => {
+    const secret = await nameOf('secret', 'postgresql');
+    const live = await secretData(NAMESPACE, secret);
+    const { stdout } = await helm(['template', RELEASE, 'charts/tracebridge', '-n', NAMESPACE, '--values', localClusterValues, '--dry-run=server']);
+    const rendered = parseAllDocuments(stdout).map((d) => d.toJSON() as { kind?: string; metadata?: { name?: string }; data?: Record<string, string> });
+    expect(rendered.find((o) => o.kind === 'Secret' && o.metadata?.name === secret)?.data).toEqual(live);
+    await expect(helm(['template', RELEASE, 'charts/tracebridge', '-n', NAMESPACE, '--values', localClusterValues])).rejects.toThrow(/postgresql\.existingSecret is empty/);
+  }, 300_000);
+
   it('deleting the collector pod under traffic loses no trace', async () => {
     // Steady state first: the API pod the rollback started has its traces arriving (a new
     // pod's traffic is admitted by kube-router's policies a few seconds after it starts).
@@ -349,6 +378,116 @@ describe('the chart on the local cluster', () => {
       .filter((name) => name && !/^(configmap\/kube-root-ca\.crt|serviceaccount\/default)$/.test(name));
     expect(left.sort()).toEqual(kept.sort());
   }, 300_000);
+});
+
+describe("the chart as other teams' telemetry stack, in a third namespace", () => {
+  // Helm's longest release name: every object name must still be valid.
+  const PLATFORM_RELEASE = 'observability-for-every-team-of-the-company-platform1';
+  const platform = (component: string) => `app.kubernetes.io/instance=${PLATFORM_RELEASE},app.kubernetes.io/component=${component}`;
+  const crdDirs = () => [toolBinary('PROMETHEUS_OPERATOR_CRDS_DIR'), toolBinary('GATEWAY_API_CRDS_DIR')];
+
+  it('without the demo API: monitors, rules and routes accepted by the API server, an overlay in the collector, another namespace\'s spans and metrics arriving', async () => {
+    expect(PLATFORM_RELEASE).toHaveLength(53);
+    // prometheus-operator's and the Gateway API's CRDs, as a cluster with those projects has them.
+    for (const dir of crdDirs()) await kubectl(['apply', '--server-side', '-f', dir], 180_000);
+    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s'], 150_000);
+    for (const [namespace, labels] of [[PLATFORM_NAMESPACE, {}], [APPS_NAMESPACE, { team: 'shop' }]] as const) {
+      await kubectl(['create', 'namespace', namespace]);
+      await kubectl(['label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+    }
+    const values = {
+      api: { enabled: false },
+      collector: {
+        scrape: { pods: { enabled: true, namespaces: [APPS_NAMESPACE] } },
+        // The overlay: the Jaeger pipeline restated with a processor of the platform's own.
+        config: {
+          processors: { 'attributes/tenant': { actions: [{ key: 'platform.tenant', value: 'shop', action: 'insert' }] } },
+          service: { pipelines: { 'traces/jaeger': { receivers: ['forward/traces'], processors: ['attributes/tenant'], exporters: ['otlp_grpc/jaeger'] } } },
+        },
+        podLabels: { 'platform.example.com/tier': 'telemetry' },
+        priorityClassName: PLATFORM_RELEASE,
+      },
+      // Jaeger's UI behind a shared Gateway and an ingress controller, under /jaeger.
+      jaeger: {
+        httpRoute: { enabled: true, parentRefs: [{ name: 'public', namespace: PLATFORM_NAMESPACE }], hostnames: ['tracebridge.example.com'], path: '/jaeger' },
+        ingress: { enabled: true, className: 'nginx', hosts: ['tracebridge.example.com'], path: '/jaeger' },
+      },
+      destinations: { debug: { enabled: true, verbosity: 'detailed' } },
+      serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
+      prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
+      networkPolicy: { enabled: true, collector: { from: [{ namespaceSelector: { matchLabels: { team: 'shop' } } }] } },
+      extraObjects: [{ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: '{{ .Release.Name }}' }, value: 1000 }],
+    };
+    const file = join(await mkdtemp(join(tmpdir(), 'tb-platform-')), 'values.yaml');
+    await writeFile(file, JSON.stringify(values));
+    await helm(['install', PLATFORM_RELEASE, 'charts/tracebridge', '-n', PLATFORM_NAMESPACE, '--values', localClusterValues, '--values', file, '--wait', '--timeout', '5m']);
+
+    // The demo API and its database are not there; the rest is Ready, with the escape hatches applied.
+    const pods = await kubectlJson<{ items: { metadata: { labels: Record<string, string> }; spec: { priorityClassName?: string } }[] }>(['-n', PLATFORM_NAMESPACE, 'get', 'pods', '-l', `app.kubernetes.io/instance=${PLATFORM_RELEASE}`]);
+    expect(new Set(pods.items.map((p) => p.metadata.labels['app.kubernetes.io/component']))).toEqual(new Set(['collector', 'jaeger', 'prometheus']));
+    const collectorPod = pods.items.find((p) => p.metadata.labels['app.kubernetes.io/component'] === 'collector')!;
+    expect(collectorPod.metadata.labels['platform.example.com/tier']).toBe('telemetry');
+    expect(collectorPod.spec.priorityClassName).toBe(PLATFORM_RELEASE);
+    // Custom resources the API server validated against the installed CRDs.
+    const kinds = (await kubectl(['-n', PLATFORM_NAMESPACE, 'get', 'servicemonitors,prometheusrules,httproutes,ingresses', '-l', `app.kubernetes.io/instance=${PLATFORM_RELEASE}`, '-o', 'name'])).stdout;
+    expect(kinds).toMatch(/^servicemonitor\.monitoring\.coreos\.com\/.*-collector$/m);
+    expect(kinds).toMatch(/^prometheusrule\.monitoring\.coreos\.com\//m);
+    expect(kinds).toMatch(/^httproute\.gateway\.networking\.k8s\.io\/.*-jaeger$/m);
+    expect(kinds).toMatch(/^ingress\.networking\.k8s\.io\/.*-jaeger$/m);
+    // helm test without the API: its span through the collector to Jaeger (under /jaeger).
+    await helm(['test', PLATFORM_RELEASE, '-n', PLATFORM_NAMESPACE, '--timeout', '5m']);
+
+    // Another team's pod, in its own namespace: OTLP to the collector, metrics by annotation.
+    const collectorService = (await kubectl(['-n', PLATFORM_NAMESPACE, 'get', 'service', '-l', platform('collector'), '-o', 'name'])).stdout.trim().split('/')[1]!;
+    const traceId = randomBytes(16).toString('hex');
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const otlp = {
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop-checkout' } }] },
+        scopeSpans: [{ spans: [{ traceId, spanId: randomBytes(8).toString('hex'), name: 'POST /checkout', kind: 2, startTimeUnixNano: String(now), endTimeUnixNano: String(now + 5_000_000n) }] }],
+      }],
+    };
+    const script = `require('node:http').createServer((q,r)=>{r.setHeader('content-type','text/plain');r.end('# TYPE shop_orders_total counter\\nshop_orders_total 42\\n')}).listen(9100);(async()=>{for(let i=0;i<60;i++){try{const r=await fetch('http://${collectorService}.${PLATFORM_NAMESPACE}:4318/v1/traces',{method:'POST',headers:{'content-type':'application/json'},body:${JSON.stringify(JSON.stringify(otlp))}});console.log('otlp',r.status);if(r.ok)return}catch(e){console.log('otlp',e.cause?.code??e.message)}await new Promise(s=>setTimeout(s,2000))}})()`;
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'shop-checkout', namespace: APPS_NAMESPACE, labels: { app: 'shop-checkout' }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9100' } },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{
+          name: 'app', image: API_IMAGE, imagePullPolicy: 'Never', args: ['-e', script],
+          ports: [{ name: 'metrics', containerPort: 9100 }],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '96Mi' } },
+        }],
+      },
+    });
+    const jaegerService = (await kubectl(['-n', PLATFORM_NAMESPACE, 'get', 'service', '-l', platform('jaeger'), '-o', 'name'])).stdout.trim();
+    const ui = await portForward(`kubectl -n ${PLATFORM_NAMESPACE} port-forward ${jaegerService} 16686:16686`);
+    try {
+      const span = await eventually("the other team's span in Jaeger, through the overlay's processor", async () => {
+        const response = await fetch(`${ui.url}/jaeger/api/traces/${traceId}`);
+        const spans = response.ok ? (((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data[0]?.spans ?? []) : [];
+        return spans[0];
+      }, 120_000, 2000);
+      expect(span.operationName).toBe('POST /checkout');
+      expect(span.tags).toContainEqual(expect.objectContaining({ key: 'platform.tenant', value: 'shop' }));
+    } finally {
+      await ui.stop();
+    }
+    await eventually("the collector scraping the other team's annotated pod", async () => {
+      const logs = (await kubectl(['-n', PLATFORM_NAMESPACE, 'logs', '-l', platform('collector'), '--tail=-1'])).stdout;
+      return /shop_orders_total/.test(logs) ? true : undefined;
+    }, 120_000, 5000);
+  }, 1_200_000);
+
+  it('helm uninstall removes the release, extraObjects included', async () => {
+    await helm(['uninstall', PLATFORM_RELEASE, '-n', PLATFORM_NAMESPACE, '--wait', '--timeout', '3m']);
+    await expect(kubectl(['get', 'priorityclass', PLATFORM_RELEASE])).rejects.toThrow(/NotFound/);
+    await kubectl(['delete', 'namespace', PLATFORM_NAMESPACE, APPS_NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
+    for (const dir of crdDirs()) await kubectl(['delete', '-f', dir, '--ignore-not-found', '--wait=true'], 180_000);
+  }, 600_000);
 });
 
 describe('the cdk8s app on the local cluster, in a second namespace', () => {
