@@ -27,8 +27,10 @@ async function startApi(collector: Collector, service: string): Promise<string> 
   return base;
 }
 
-/** Waits until Jaeger holds `count` complete traces of GET /users/:id for the service. */
-/** Traces of GET /users/:id with all three spans: the server span, db.query.find and db.relationship.load. */
+/**
+ * Waits until Jaeger holds `count` complete traces of GET /users/:id for the service: all three
+ * spans, the server span, db.query.find and db.relationship.load.
+ */
 async function tracesInJaeger(service: string, count: number, timeoutMs = 45_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
