@@ -985,14 +985,83 @@ export interface TracebridgeValues {
    */
   jaeger?: {
     /**
-     * Deploy Jaeger v2 with memory storage.
+     * Deploy Jaeger v2 (storage: jaeger.storage).
      */
     enabled?: boolean;
     image?: Image;
     /**
-     * Traces kept in memory.
+     * Traces kept in memory (storage.type memory).
      */
     maxTraces?: number;
+    /**
+     * Always 1: Badger locks its directory (a second pod on the volume fails) and memory storage holds every trace in one pod.
+     */
+    replicas?: 1;
+    /**
+     * Where Jaeger keeps traces; Jaeger runs as one pod whatever the type.
+     */
+    storage?: {
+      /**
+       * badger: on a PersistentVolumeClaim, survives restarts; memory: lost on restart; elasticsearch, opensearch, cassandra: an external cluster.
+       */
+      type: 'memory' | 'badger' | 'elasticsearch' | 'opensearch' | 'cassandra';
+      /**
+       * Badger on the jaeger.persistence volume.
+       */
+      badger: {
+        /**
+         * How long spans are kept (a Go duration, e.g. 72h); Badger drops older ones.
+         */
+        retention: string;
+      };
+      elasticsearch: JaegerSearchStorage;
+      opensearch: JaegerSearchStorage1;
+      /**
+       * An external Cassandra cluster.
+       */
+      cassandra: {
+        /**
+         * Contact points (host or host:port).
+         */
+        servers: string[];
+        /**
+         * The keyspace; it must exist unless createSchema is true.
+         */
+        keyspace: string;
+        /**
+         * Let Jaeger create the keyspace and tables at start.
+         */
+        createSchema: boolean;
+        auth: JaegerStorageAuth;
+        /**
+         * TLS to Cassandra.
+         */
+        tls: {
+          /**
+           * Connect with TLS.
+           */
+          enabled: boolean;
+          ca: CaSource1;
+        };
+      };
+    };
+    /**
+     * The badger volume (ReadWriteOnce, mounted by the one Jaeger pod).
+     */
+    persistence?: {
+      /**
+       * Size of the PersistentVolumeClaim the chart creates.
+       */
+      size: string;
+      /**
+       * StorageClass; empty: the cluster's default.
+       */
+      storageClass: string;
+      /**
+       * An existing PersistentVolumeClaim to use instead.
+       */
+      existingClaim: string;
+    };
     resources?: Resources;
     /**
      * The Jaeger Service.
@@ -1934,6 +2003,63 @@ export interface CaSource1 {
    * Key of the CA bundle.
    */
   key: string;
+}
+/**
+ * An external Elasticsearch cluster.
+ */
+export interface JaegerSearchStorage {
+  /**
+   * The cluster's URLs (http:// or https://).
+   */
+  serverUrls: string[];
+  /**
+   * Prefix of Jaeger's index names; empty: none.
+   */
+  indexPrefix: string;
+  auth: JaegerStorageAuth;
+  /**
+   * TLS of https:// URLs.
+   */
+  tls: {
+    ca: CaSource1;
+  };
+}
+/**
+ * Credentials from a Secret (env via secretKeyRef; never in values or the ConfigMap).
+ */
+export interface JaegerStorageAuth {
+  /**
+   * Secret with the username and password; empty: no auth.
+   */
+  existingSecret: string;
+  /**
+   * Key of the username in existingSecret.
+   */
+  usernameKey: string;
+  /**
+   * Key of the password in existingSecret.
+   */
+  passwordKey: string;
+}
+/**
+ * An external OpenSearch cluster.
+ */
+export interface JaegerSearchStorage1 {
+  /**
+   * The cluster's URLs (http:// or https://).
+   */
+  serverUrls: string[];
+  /**
+   * Prefix of Jaeger's index names; empty: none.
+   */
+  indexPrefix: string;
+  auth: JaegerStorageAuth;
+  /**
+   * TLS of https:// URLs.
+   */
+  tls: {
+    ca: CaSource1;
+  };
 }
 /**
  * A NetworkPolicyPeer: pods, namespaces or an IP block.

@@ -46,7 +46,7 @@ beforeAll(async () => {
 describe('cdk8s synth output', () => {
   it('the CLI says what it wrote: everything to apply, and the generated Secrets apart', () => {
     const s = synths.get('kind')!;
-    expect(s.stdout).toMatch(/tracebridge\.k8s\.yaml: 24 objects \(kubectl apply --server-side\)/);
+    expect(s.stdout).toMatch(/tracebridge\.k8s\.yaml: 25 objects \(kubectl apply --server-side\)/);
     expect(s.stdout).toMatch(/generated-secrets\.k8s\.yaml: 2 generated Secrets \(created only when absent\)/);
     expect(s.secrets.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Secret/tracebridge-grafana', 'Secret/tracebridge-postgresql']);
     expect(s.objects.filter((o) => o.kind === 'Secret')).toEqual([]);
@@ -310,11 +310,11 @@ esac
     const first = await make('deploy-cdk8s', env);
     expect(first.stdout).toContain('namespace/tracebridge created');
     expect(first.stdout).toContain('secret/tracebridge-postgresql created');
-    expect(first.stdout).toContain('applied 24 objects');
+    expect(first.stdout).toContain('applied 25 objects');
     const second = await make('deploy-cdk8s', env);
     expect(second.stdout).toContain('secret/tracebridge-postgresql kept (it exists; its password stays)');
     expect(second.stdout).toContain('secret/tracebridge-grafana kept (it exists; its password stays)');
-    expect(second.stdout).toContain('applied 24 objects');
+    expect(second.stdout).toContain('applied 25 objects');
     const calls = readFileSync(kubectl.log, 'utf8').trim().split('\n');
     expect(calls).toEqual([
       'get namespace tracebridge',

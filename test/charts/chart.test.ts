@@ -42,7 +42,7 @@ describe('helm lint', () => {
 
 describe('examples render to their golden files', () => {
   it('there is an example for each case the chart documents', () => {
-    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'availability', 'datadog', 'destinations-tls', 'escape-hatches', 'existing-grafana', 'exposure-gateway-api', 'exposure-ingress', 'external-postgres', 'external-postgres-tls', 'external-prometheus', 'gitops', 'grafana-cloud', 'images-pinned', 'kind', 'local-cluster', 'network-policies-extra', 'prometheus-operator', 'shared-collector']);
+    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'availability', 'datadog', 'destinations-tls', 'escape-hatches', 'existing-grafana', 'exposure-gateway-api', 'exposure-ingress', 'external-postgres', 'external-postgres-tls', 'external-prometheus', 'gitops', 'grafana-cloud', 'images-pinned', 'jaeger-cassandra', 'jaeger-elasticsearch', 'kind', 'local-cluster', 'network-policies-extra', 'prometheus-operator', 'shared-collector']);
   });
 
   it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {
@@ -419,7 +419,7 @@ describe('numbers from values files', () => {
     await writeFile(
       file,
       [
-        'jaeger: {maxTraces: 1000000}',
+        'jaeger: {maxTraces: 1000000, storage: {type: memory}}',
         'api: {pool: {statementTimeoutMs: 3600000, max: 10, acquireTimeoutMs: 3000}}',
         'destinations: {grafanaCloud: {enabled: true, endpoint: "https://otlp-gateway-prod-eu-west-2.grafana.net/otlp"}}',
         'destinationCredentials: {create: true, grafanaCloud: {instanceId: 1234567, apiToken: t}}',

@@ -184,6 +184,8 @@ describe('the collector and Jaeger as the chart runs them', () => {
       }),
     );
     const env = plainEnv(c);
+    // Badger's directory is the pod's volume mount: here a directory of the test's own.
+    if (env.JAEGER_BADGER_DIRECTORY) env.JAEGER_BADGER_DIRECTORY = join(dir, 'badger');
     // Every 0.0.0.0:<containerPort> address moves to a free loopback port; keep the mapping.
     const moved = new Map<number, number>();
     for (const [key, value] of Object.entries(env)) {

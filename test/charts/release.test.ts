@@ -303,7 +303,7 @@ describe('the packaged chart (what the release pushes)', () => {
 
   it('holds the files the symlinks point at, the changelog and upgrade notes, and no examples', async () => {
     const files = (await run('tar', ['tzf', archive])).stdout.split('\n');
-    for (const file of ['Chart.yaml', 'values.schema.json', 'CHANGELOG.md', 'UPGRADING.md', 'files/collector/base.yaml', 'files/jaeger.yaml'])
+    for (const file of ['Chart.yaml', 'values.schema.json', 'CHANGELOG.md', 'UPGRADING.md', 'files/collector/base.yaml', 'files/jaeger.yaml', 'files/jaeger-storage/badger.yaml'])
       expect(files).toContain(`tracebridge/${file}`);
     expect(files.filter((f) => f.startsWith('tracebridge/examples/'))).toEqual([]);
   });

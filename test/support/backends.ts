@@ -3,8 +3,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectorArgs, configArgs, type Destination, type Yaml } from '../../collector/fragments.ts';
+import { jaegerArgs } from '../../collector/jaeger-config.ts';
 import { freePort } from './ports.ts';
-import { repoRoot, runProcess, waitForHttp, type ManagedProcess } from './process.ts';
+import { runProcess, waitForHttp, type ManagedProcess } from './process.ts';
 import { toolBinary } from './tools.ts';
 
 export { toolBinary } from './tools.ts';
@@ -12,30 +13,51 @@ export { toolBinary } from './tools.ts';
 
 export interface Jaeger {
   otlpGrpcEndpoint: string;
+  /** The OTLP/HTTP receiver's base URL (POST <url>/v1/traces). */
+  otlpHttpUrl: string;
   queryUrl: string;
+  /** The running process (replaced by start()). */
+  readonly process: ManagedProcess;
   stop(): Promise<void>;
+  /** Starts it again with the same configuration, environment and ports: a restart after stop(). */
+  start(): Promise<void>;
 }
 
-/** Real Jaeger v2 (in-memory storage) on free loopback ports, from collector/jaeger.yaml. */
 /**
- * The real Jaeger with collector/jaeger.yaml. `env` adds to the addresses (e.g. the chart's
- * JAEGER_QUERY_BASE_PATH: queryUrl then ends in it); `set` are `--set=key=value` overrides of
- * the file (e.g. a TLS receiver).
+ * The real Jaeger v2 on free loopback ports, with collector/jaeger.yaml and memory storage
+ * unless `args` gives other configuration (e.g. the chart's ConfigMap files). `env` adds to the
+ * addresses (e.g. the chart's JAEGER_QUERY_BASE_PATH: queryUrl then ends in it); `set` are
+ * `--set=key=value` overrides of the files (e.g. a TLS receiver).
  */
-export async function startJaeger(options: { env?: Record<string, string>; set?: string[] } = {}): Promise<Jaeger> {
+export async function startJaeger(options: { args?: string[]; env?: Record<string, string>; set?: string[] } = {}): Promise<Jaeger> {
   const [otlpGrpc, otlpHttp, query, queryGrpc, health] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
-  const args = ['--config', join(repoRoot, 'collector/jaeger.yaml'), ...(options.set ?? []).map((s) => `--set=${s}`)];
-  const jaeger = runProcess(toolBinary('JAEGER_BIN'), args, {
-    JAEGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${otlpGrpc}`,
-    JAEGER_OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpHttp}`,
-    JAEGER_QUERY_HTTP_ENDPOINT: `127.0.0.1:${query}`,
-    JAEGER_QUERY_GRPC_ENDPOINT: `127.0.0.1:${queryGrpc}`,
-    JAEGER_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
-    ...options.env,
-  });
+  const args = [...(options.args ?? jaegerArgs('memory')), ...(options.set ?? []).map((s) => `--set=${s}`)];
   const queryUrl = `http://127.0.0.1:${query}${(options.env?.JAEGER_QUERY_BASE_PATH ?? '').replace(/\/$/, '')}`;
-  await waitForHttp(`${queryUrl}/api/services`, jaeger);
-  return { otlpGrpcEndpoint: `127.0.0.1:${otlpGrpc}`, queryUrl, stop: () => jaeger.stop() };
+  const launch = async () => {
+    const launched = runProcess(toolBinary('JAEGER_BIN'), args, {
+      JAEGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${otlpGrpc}`,
+      JAEGER_OTLP_HTTP_ENDPOINT: `127.0.0.1:${otlpHttp}`,
+      JAEGER_QUERY_HTTP_ENDPOINT: `127.0.0.1:${query}`,
+      JAEGER_QUERY_GRPC_ENDPOINT: `127.0.0.1:${queryGrpc}`,
+      JAEGER_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+      ...options.env,
+    });
+    await waitForHttp(`${queryUrl}/api/services`, launched);
+    return launched;
+  };
+  let current = await launch();
+  return {
+    otlpGrpcEndpoint: `127.0.0.1:${otlpGrpc}`,
+    otlpHttpUrl: `http://127.0.0.1:${otlpHttp}`,
+    queryUrl,
+    get process() {
+      return current;
+    },
+    stop: () => current.stop(),
+    start: async () => {
+      current = await launch();
+    },
+  };
 }
 
 export interface Collector {

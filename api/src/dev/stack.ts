@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectorArgs, parseDestinations } from '../../../collector/fragments.ts';
+import { jaegerArgs } from '../../../collector/jaeger-config.ts';
 import { createDb } from '../db/knex.ts';
 import { migrateLatest } from '../db/migrations/index.ts';
 import { seedDemoData } from '../db/seeds/demo.ts';
@@ -104,7 +105,8 @@ async function main(): Promise<void> {
 
     const jaeger = runProcess(
       required('JAEGER_BIN'),
-      ['--config', join(repoRoot, 'collector/jaeger.yaml')],
+      // Memory storage: the local stack starts fresh like its demo data; traces go with it.
+      jaegerArgs('memory'),
       {
         JAEGER_OTLP_GRPC_ENDPOINT: at(LOCAL.jaegerOtlpGrpc),
         JAEGER_OTLP_HTTP_ENDPOINT: at(LOCAL.jaegerOtlpHttp),

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startJaeger, toolBinary, type Jaeger } from '../support/backends.ts';
+import { find, renderChart, type K8sObject } from '../support/chart.ts';
+import { jaegerOf, writeJaegerFiles } from '../support/jaeger-chart.ts';
+import { runProcess } from '../support/process.ts';
+
+/**
+ * Traces survive a Jaeger restart with the chart's default storage: the real Jaeger v2 runs the
+ * configuration the chart renders (its ConfigMap's files, its Deployment's env; the volume's
+ * mount path becomes a temporary directory), stores a trace sent over OTLP, is stopped with
+ * SIGTERM as the kubelet stops a pod, starts again on the same directory and still finds the
+ * trace by id. Memory storage, rendered the same way, loses it: the check can fail.
+ */
+
+const dirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** The rendered Jaeger, with its listen addresses left to startJaeger and the volume at `dataDir`. */
+function chartJaegerArgs(objects: K8sObject[], dataDir?: string): { args: string[]; env: Record<string, string> } {
+  const chart = jaegerOf(objects);
+  const env = Object.fromEntries(Object.entries(chart.env).filter(([name]) => !name.endsWith('_ENDPOINT')));
+  if (dataDir) env.JAEGER_BADGER_DIRECTORY = dataDir;
+  return { args: writeJaegerFiles(chart, tempDir('tracebridge-jaeger-conf-')), env };
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+/** One span over OTLP/HTTP (JSON), as any SDK sends it; returns its trace id. */
+async function sendTrace(jaeger: Jaeger, name: string): Promise<string> {
+  const traceId = hex(16);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const body = {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'persistence-check' } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'jaeger-persistence.test' },
+            spans: [
+              {
+                traceId,
+                spanId: hex(8),
+                name,
+                kind: 2,
+                startTimeUnixNano: String(now - 5_000_000n),
+                endTimeUnixNano: String(now),
+                attributes: [{ key: 'order.id', value: { intValue: '42' } }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const response = await fetch(`${jaeger.otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(200);
+  return traceId;
+}
+
+interface FoundTrace {
+  spans: { operationName: string; tags: { key: string; value: unknown }[] }[];
+}
+
+/** The trace by id from Jaeger's query API (what the UI's search by id reads); undefined on 404. */
+async function traceById(jaeger: Jaeger, traceId: string): Promise<FoundTrace | undefined> {
+  const response = await fetch(`${jaeger.queryUrl}/api/traces/${traceId}`);
+  if (response.status === 404) return undefined;
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: FoundTrace[] }).data[0];
+}
+
+async function waitForTrace(jaeger: Jaeger, traceId: string, timeoutMs = 20_000): Promise<FoundTrace> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const trace = await traceById(jaeger, traceId);
+    if (trace) return trace;
+    if (Date.now() > deadline) throw new Error(`trace ${traceId} not in Jaeger within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("the chart's default Jaeger (Badger on the PVC)", () => {
+  it('keeps a stored trace across a SIGTERM and restart on the same volume', async () => {
+    const { objects } = await renderChart();
+    const chart = jaegerOf(objects);
+    // The directory Badger writes is the PVC's mount, so the pod's restart finds it again.
+    expect(chart.env.JAEGER_BADGER_DIRECTORY).toBe(chart.mounts.data);
+    const volumes = (find(objects, 'Deployment', 'tracebridge-jaeger').spec as { template: { spec: { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] } } })
+      .template.spec.volumes;
+    expect(volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe(find(objects, 'PersistentVolumeClaim', 'tracebridge-jaeger').metadata.name);
+
+    const dataDir = tempDir('tracebridge-badger-');
+    const jaeger = await startJaeger(chartJaegerArgs(objects, dataDir));
+    try {
+      const traceId = await sendTrace(jaeger, 'checkout');
+      await waitForTrace(jaeger, traceId);
+      await jaeger.stop();
+      expect(await jaeger.process.exited).toBe(0);
+      expect(readdirSync(dataDir).sort()).toEqual(['keys', 'values']);
+
+      await jaeger.start();
+      const after = await traceById(jaeger, traceId);
+      expect(after?.spans.map((s) => s.operationName)).toEqual(['checkout']);
+      expect(after?.spans[0]?.tags.find((t) => t.key === 'order.id')?.value).toBe(42);
+
+      // And it keeps storing: a trace after the restart is found too.
+      await waitForTrace(jaeger, await sendTrace(jaeger, 'after-restart'));
+    } finally {
+      await jaeger.stop();
+    }
+  });
+
+  it('refuses a second Jaeger on the same directory (why the chart never runs two pods on one volume)', async () => {
+    const { objects } = await renderChart();
+    const dataDir = tempDir('tracebridge-badger-');
+    const first = await startJaeger(chartJaegerArgs(objects, dataDir));
+    try {
+      const second = chartJaegerArgs(objects, dataDir);
+      const intruder = runProcess(toolBinary('JAEGER_BIN'), second.args, {
+        ...second.env,
+        JAEGER_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
+        JAEGER_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
+        JAEGER_QUERY_HTTP_ENDPOINT: '127.0.0.1:0',
+        JAEGER_QUERY_GRPC_ENDPOINT: '127.0.0.1:0',
+        JAEGER_HEALTH_ENDPOINT: '127.0.0.1:0',
+      });
+      expect(await intruder.exited).not.toBe(0);
+      expect(intruder.stderr()).toMatch(/Cannot acquire directory lock/);
+    } finally {
+      await first.stop();
+    }
+  });
+});
+
+describe('jaeger.storage.badger.retention', () => {
+  it('is how long Badger keeps a span: with 2s the trace is gone seconds later', async () => {
+    const { objects } = await renderChart({ set: { 'jaeger.storage.badger.retention': '2s' } });
+    const jaeger = await startJaeger(chartJaegerArgs(objects, tempDir('tracebridge-badger-')));
+    try {
+      const traceId = await sendTrace(jaeger, 'short-lived');
+      await waitForTrace(jaeger, traceId);
+      const deadline = Date.now() + 15_000;
+      while ((await traceById(jaeger, traceId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      expect(await traceById(jaeger, traceId)).toBeUndefined();
+    } finally {
+      await jaeger.stop();
+    }
+  });
+});
+
+describe('jaeger.storage.type=memory', () => {
+  it('loses the trace on restart (what the default now avoids)', async () => {
+    const { objects } = await renderChart({ set: { 'jaeger.storage.type': 'memory' } });
+    const jaeger = await startJaeger(chartJaegerArgs(objects));
+    try {
+      const traceId = await sendTrace(jaeger, 'checkout');
+      await waitForTrace(jaeger, traceId);
+      await jaeger.stop();
+      await jaeger.start();
+      expect(await traceById(jaeger, traceId)).toBeUndefined();
+    } finally {
+      await jaeger.stop();
+    }
+  });
+});
