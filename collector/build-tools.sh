@@ -262,67 +262,75 @@ build_kube_linter() {
     "-X golang.stackrox.io/kube-linter/internal/version.version=$KUBE_LINTER_VERSION"
 }
 
-# fetch_k8s_schema KUBECTL_VALIDATE ROOT VERSION: ROOT/<minor>/ with kubectl-validate's
-# --local-schemas layout (api/v1.json, apis/<group>/<version>.json), taken from
-# api/openapi-spec/v3 of the k8s.io/kubernetes module zip, unchanged. The module is
-# downloaded into a private module cache that is deleted afterwards (the extracted tree is
-# about 110 MB per version and nothing else needs it); GOSUMDB still verifies the zip.
-# <minor>/VERSION records module, version and checksum; it is also the idempotency stamp.
-fetch_k8s_schema() {
-  local kv=$1 root=$2 version=$3
-  local minor=${version%.*}
-  local dir="$root/$minor" stamp="k8s.io/kubernetes v$version"
-  if [[ -s $dir/api/v1.json && -s $dir/apis/apps/v1.json ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
-    log "k8s-schemas $version: already fetched"
+# fetch_module_files NAME MODULE VERSION DIR MARKER COPY [SMOKE]: DIR holds files taken from the
+# checksum-verified zip of the Go module MODULE@vVERSION (GOSUMDB verifies it; a private module
+# cache is deleted afterwards). `COPY SRC OUT` copies them from the module's directory into OUT;
+# `SMOKE OUT SCRATCH`, if given, must pass before OUT replaces DIR. DIR/VERSION records module,
+# version and checksum and is, with DIR/MARKER, the idempotency stamp.
+fetch_module_files() {
+  local name=$1 module=$2 version=$3 dir=$4 marker=$5 copy=$6 smoke=${7:-}
+  local stamp="$module v$version"
+  if [[ -s $dir/$marker ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
+    log "$name $version: already fetched"
     return 0
   fi
-  mkdir -p "$root"
-  local tmp start=$SECONDS json src f base rest
-  tmp=$(mktemp -d "$root/.tmp-$minor.XXXXXX")
+  mkdir -p "$(dirname "$dir")"
+  local tmp json start=$SECONDS
+  tmp=$(mktemp -d "$(dirname "$dir")/.tmp-$(basename "$dir").XXXXXX")
   chmod 755 "$tmp"
   # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
   trap "rm -rf '$tmp'" EXIT
-  log "k8s-schemas $version: fetching k8s.io/kubernetes@v$version from the module proxy"
+  log "$name $version: fetching $module@v$version from the module proxy"
   # -modcacherw: a plain rm -rf can delete the private module cache.
-  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "k8s.io/kubernetes@v$version") \
-    || die "go mod download k8s.io/kubernetes@v$version failed"
-  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/api/openapi-spec/v3
-  [[ -d $src ]] || die "k8s.io/kubernetes@v$version has no api/openapi-spec/v3"
-  mkdir -p "$tmp/out/api" "$tmp/out/apis"
-  # api__v1_openapi.json -> api/v1.json; apis__<group>__<version>_openapi.json ->
-  # apis/<group>/<version>.json. The discovery documents (api_openapi.json,
-  # apis__<group>_openapi.json, version_openapi.json, ...) are not schemas of objects.
-  for f in "$src"/*_openapi.json; do
-    base=$(basename "$f" _openapi.json)
-    case $base in
-      api__*) cp "$f" "$tmp/out/api/${base#api__}.json" ;;
-      apis__*__*)
-        rest=${base#apis__}
-        mkdir -p "$tmp/out/apis/${rest%%__*}"
-        cp "$f" "$tmp/out/apis/${rest%%__*}/${rest#*__}.json"
-        ;;
-    esac
-  done
+  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "$module@v$version") \
+    || die "go mod download $module@v$version failed"
+  mkdir -p "$tmp/out"
+  "$copy" "$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")" "$tmp/out"
   chmod -R u+w,go+rX "$tmp/out"
   printf '%s %s\n' "$stamp" "$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")" >"$tmp/out/VERSION"
   rm -rf "$tmp/modcache"
-  [[ -s $tmp/out/api/v1.json && -s $tmp/out/apis/apps/v1.json ]] || die "k8s-schemas $version: api/v1.json or apis/apps/v1.json missing"
-  k8s_schema_smoke_test "$kv" "$tmp/out" "$tmp" || die "k8s-schemas $version: kubectl-validate smoke test failed"
+  [[ -s $tmp/out/$marker ]] || die "$name $version: $module@v$version has no $marker"
+  if [[ -n $smoke ]]; then "$smoke" "$tmp/out" "$tmp" || die "$name $version: kubectl-validate smoke test failed"; fi
   rm -rf "$dir.old"
   if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi
   mv "$tmp/out" "$dir"
   rm -rf "$dir.old" "$tmp"
   trap - EXIT
-  log "k8s-schemas $version: fetched in $((SECONDS - start))s ($(find "$dir" -name '*.json' | wc -l) group-versions)"
+  log "$name $version: fetched in $((SECONDS - start))s ($(find "$dir" -type f ! -name VERSION | wc -l) files)"
 }
 
-# k8s_schema_smoke_test KUBECTL_VALIDATE SCHEMA_DIR SCRATCH: a valid Deployment passes, one with
-# replicas: "two" and one with an unknown field fail. --version "" matters: with a version
-# set, kubectl-validate also loads that version's embedded schemas and merges them under the
-# local ones (the default, 1.30, lets flowcontrol v1beta3 pass against 1.35), or, for a
-# version it does not embed, asks GitHub and fails (exit 2).
+# The smoke tests run the kubectl-validate that KUBECTL_VALIDATE names.
+KUBECTL_VALIDATE=
+
+# k8s-schemas: api/openapi-spec/v3 of k8s.io/kubernetes, api__v1_openapi.json -> api/v1.json and
+# apis__<group>__<version>_openapi.json -> apis/<group>/<version>.json, the layout
+# kubectl-validate's --local-schemas reads. The discovery documents (api_openapi.json,
+# apis__<group>_openapi.json, version_openapi.json, ...) are not schemas of objects.
+copy_k8s_openapi() {
+  local src=$1/api/openapi-spec/v3 out=$2 f base rest
+  [[ -d $src ]] || die "k8s.io/kubernetes has no api/openapi-spec/v3"
+  mkdir -p "$out/api" "$out/apis"
+  for f in "$src"/*_openapi.json; do
+    base=$(basename "$f" _openapi.json)
+    case $base in
+      api__*) cp "$f" "$out/api/${base#api__}.json" ;;
+      apis__*__*)
+        rest=${base#apis__}
+        mkdir -p "$out/apis/${rest%%__*}"
+        cp "$f" "$out/apis/${rest%%__*}/${rest#*__}.json"
+        ;;
+    esac
+  done
+  [[ -s $out/api/v1.json ]] || die "k8s.io/kubernetes has no api/openapi-spec/v3/api__v1_openapi.json"
+}
+
+# k8s_schema_smoke_test SCHEMA_DIR SCRATCH: a valid Deployment passes, one with replicas: "two"
+# and one with an unknown field fail. --version "" matters: with a version set,
+# kubectl-validate also loads that version's embedded schemas and merges them under the local
+# ones (the default, 1.30, lets flowcontrol v1beta3 pass against 1.35), or, for a version it
+# does not embed, asks GitHub and fails (exit 2).
 k8s_schema_smoke_test() {
-  local kv=$1 schemas=$2 scratch=$3
+  local schemas=$1 scratch=$2
   local ok="$scratch/ok.yaml"
   cat >"$ok" <<'YAML'
 apiVersion: apps/v1
@@ -338,65 +346,32 @@ spec:
 YAML
   sed 's/replicas: 2/replicas: "two"/' "$ok" >"$scratch/bad-type.yaml"
   sed 's/replicas: 2/replicas: 2\n  replica: 2/' "$ok" >"$scratch/bad-field.yaml"
-  KUBECONFIG=/dev/null "$kv" --version "" --local-schemas "$schemas" "$ok" >/dev/null 2>&1 || return 1
-  if KUBECONFIG=/dev/null "$kv" --version "" --local-schemas "$schemas" "$scratch/bad-type.yaml" >/dev/null 2>&1; then return 1; fi
-  if KUBECONFIG=/dev/null "$kv" --version "" --local-schemas "$schemas" "$scratch/bad-field.yaml" >/dev/null 2>&1; then return 1; fi
+  KUBECONFIG=/dev/null "$KUBECTL_VALIDATE" --version "" --local-schemas "$schemas" "$ok" >/dev/null 2>&1 || return 1
+  if KUBECONFIG=/dev/null "$KUBECTL_VALIDATE" --version "" --local-schemas "$schemas" "$scratch/bad-type.yaml" >/dev/null 2>&1; then return 1; fi
+  if KUBECONFIG=/dev/null "$KUBECTL_VALIDATE" --version "" --local-schemas "$schemas" "$scratch/bad-field.yaml" >/dev/null 2>&1; then return 1; fi
   rm -f "$ok" "$scratch/bad-type.yaml" "$scratch/bad-field.yaml"
 }
 
+# <cache>/k8s-schemas/<minor>/ for each of K8S_SCHEMA_VERSIONS (kubectl-validate --local-schemas).
 install_k8s_schemas() {
-  local kv root="$CACHE_ROOT/k8s-schemas" version
-  kv=$(install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help)
-  for version in "${K8S_SCHEMA_VERSIONS[@]}"; do fetch_k8s_schema "$kv" "$root" "$version"; done
+  local root="$CACHE_ROOT/k8s-schemas" version
+  KUBECTL_VALIDATE=$(install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help)
+  for version in "${K8S_SCHEMA_VERSIONS[@]}"; do
+    fetch_module_files k8s-schemas k8s.io/kubernetes "$version" "$root/${version%.*}" apis/apps/v1.json copy_k8s_openapi k8s_schema_smoke_test
+  done
   echo "$root"
 }
 
-# install_prometheus_operator_crds: the monitoring.coreos.com CRDs (ServiceMonitor, PodMonitor,
-# PrometheusRule, ...) from example/prometheus-operator-crd/ of the
-# github.com/prometheus-operator/prometheus-operator module zip, unchanged, into
-# <cache>/prometheus-operator-crds-<version>/. As for k8s-schemas, a private module cache is
-# deleted afterwards and GOSUMDB verifies the zip; VERSION records module, version and checksum
-# and is the idempotency stamp. Prints the directory (kubectl-validate --local-crds).
-install_prometheus_operator_crds() {
-  local version=$PROMETHEUS_OPERATOR_VERSION kv
-  local module=github.com/prometheus-operator/prometheus-operator
-  local dir="$CACHE_ROOT/prometheus-operator-crds-$version" stamp="$module v$version"
-  if [[ -s $dir/monitoring.coreos.com_servicemonitors.yaml ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
-    log "prometheus-operator-crds $version: already fetched"
-    echo "$dir"
-    return 0
-  fi
-  kv=$(install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help)
-  mkdir -p "$CACHE_ROOT"
-  local tmp json src start=$SECONDS
-  tmp=$(mktemp -d "$CACHE_ROOT/.tmp-prometheus-operator-crds-$version.XXXXXX")
-  chmod 755 "$tmp"
-  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
-  trap "rm -rf '$tmp'" EXIT
-  log "prometheus-operator-crds $version: fetching $module@v$version from the module proxy"
-  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "$module@v$version") \
-    || die "go mod download $module@v$version failed"
-  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/example/prometheus-operator-crd
-  [[ -s $src/monitoring.coreos.com_servicemonitors.yaml ]] || die "$module@v$version has no example/prometheus-operator-crd"
-  mkdir -p "$tmp/out"
-  cp "$src"/monitoring.coreos.com_*.yaml "$tmp/out/"
-  chmod -R u+w,go+rX "$tmp/out"
-  printf '%s %s\n' "$stamp" "$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")" >"$tmp/out/VERSION"
-  rm -rf "$tmp/modcache"
-  crd_smoke_test "$kv" "$tmp/out" "$tmp" || die "prometheus-operator-crds $version: kubectl-validate smoke test failed"
-  rm -rf "$dir.old"
-  if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi
-  mv "$tmp/out" "$dir"
-  rm -rf "$dir.old" "$tmp"
-  trap - EXIT
-  log "prometheus-operator-crds $version: fetched in $((SECONDS - start))s ($(find "$dir" -name '*.yaml' | wc -l) CRDs)"
-  echo "$dir"
+# prometheus-operator-crds: the monitoring.coreos.com CRDs (ServiceMonitor, PodMonitor,
+# PrometheusRule, ...) of example/prometheus-operator-crd/, unchanged.
+copy_prometheus_operator_crds() {
+  cp "$1"/example/prometheus-operator-crd/monitoring.coreos.com_*.yaml "$2/"
 }
 
-# crd_smoke_test KUBECTL_VALIDATE CRD_DIR SCRATCH: a valid ServiceMonitor passes, one with an
-# unknown field and one with interval "often" (not a duration) fail.
+# crd_smoke_test CRD_DIR SCRATCH: a valid ServiceMonitor passes, one with an unknown field and
+# one with interval "often" (not a duration) fail.
 crd_smoke_test() {
-  local kv=$1 crds=$2 scratch=$3
+  local crds=$1 scratch=$2
   local ok="$scratch/ok.yaml"
   cat >"$ok" <<'YAML'
 apiVersion: monitoring.coreos.com/v1
@@ -408,47 +383,35 @@ spec:
 YAML
   sed 's/interval: 30s/interval: often/' "$ok" >"$scratch/bad-type.yaml"
   sed 's/interval: 30s/intervals: 30s/' "$ok" >"$scratch/bad-field.yaml"
-  KUBECONFIG=/dev/null "$kv" --local-crds "$crds" "$ok" >/dev/null 2>&1 || return 1
-  if KUBECONFIG=/dev/null "$kv" --local-crds "$crds" "$scratch/bad-type.yaml" >/dev/null 2>&1; then return 1; fi
-  if KUBECONFIG=/dev/null "$kv" --local-crds "$crds" "$scratch/bad-field.yaml" >/dev/null 2>&1; then return 1; fi
+  KUBECONFIG=/dev/null "$KUBECTL_VALIDATE" --local-crds "$crds" "$ok" >/dev/null 2>&1 || return 1
+  if KUBECONFIG=/dev/null "$KUBECTL_VALIDATE" --local-crds "$crds" "$scratch/bad-type.yaml" >/dev/null 2>&1; then return 1; fi
+  if KUBECONFIG=/dev/null "$KUBECTL_VALIDATE" --local-crds "$crds" "$scratch/bad-field.yaml" >/dev/null 2>&1; then return 1; fi
   rm -f "$ok" "$scratch/bad-type.yaml" "$scratch/bad-field.yaml"
 }
 
-# install_gateway_api_crds: tools/gateway-api-crds-<version>/ holding the release's standard
-# CRDs, unchanged, taken from the checksum-verified sigs.k8s.io/gateway-api module zip (the
-# same private-module-cache method as the Kubernetes schemas). Prints the directory.
-install_gateway_api_crds() {
-  local dir="$CACHE_ROOT/gateway-api-crds-$GATEWAY_API_VERSION" stamp="sigs.k8s.io/gateway-api v$GATEWAY_API_VERSION"
-  if [[ -s $dir/gateway.networking.k8s.io_httproutes.yaml ]] && [[ $(cut -d' ' -f1,2 "$dir/VERSION" 2>/dev/null) == "$stamp" ]]; then
-    log "gateway-api-crds $GATEWAY_API_VERSION: already fetched"
-    echo "$dir"
-    return 0
-  fi
-  mkdir -p "$CACHE_ROOT"
-  local tmp json src
-  tmp=$(mktemp -d "$CACHE_ROOT/.tmp-gateway-api-crds.XXXXXX")
-  chmod 755 "$tmp"
-  # shellcheck disable=SC2064 # expand $tmp now: it is local to this function
-  trap "rm -rf '$tmp'" EXIT
-  log "gateway-api-crds $GATEWAY_API_VERSION: fetching sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION from the module proxy"
-  json=$(cd "$tmp" && GOMODCACHE="$tmp/modcache" GOFLAGS="${GOFLAGS:-} -modcacherw" go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION") \
-    || die "go mod download sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION failed"
-  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/config/crd/standard
-  [[ -s $src/gateway.networking.k8s.io_httproutes.yaml ]] || die "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION has no config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"
-  mkdir -p "$tmp/out"
-  # Only the CRDs: the release also ships a ValidatingAdmissionPolicy (vap_safeupgrades.yaml).
+# Prints the directory (kubectl-validate --local-crds).
+install_prometheus_operator_crds() {
+  local dir="$CACHE_ROOT/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"
+  KUBECTL_VALIDATE=$(install_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" kubectl-validate build_kubectl_validate --help)
+  fetch_module_files prometheus-operator-crds github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION" \
+    "$dir" monitoring.coreos.com_servicemonitors.yaml copy_prometheus_operator_crds crd_smoke_test
+  echo "$dir"
+}
+
+# gateway-api-crds: the CRDs of the standard channel (config/crd/standard), unchanged; the
+# release also ships a ValidatingAdmissionPolicy there (vap_safeupgrades.yaml), left out.
+copy_gateway_api_crds() {
   local f
-  for f in "$src"/*.yaml; do
-    if grep -q '^kind: CustomResourceDefinition$' "$f"; then cp "$f" "$tmp/out/"; fi
+  for f in "$1"/config/crd/standard/*.yaml; do
+    if grep -q '^kind: CustomResourceDefinition$' "$f"; then cp "$f" "$2/"; fi
   done
-  chmod -R u+w,go+rX "$tmp/out"
-  printf '%s %s\n' "$stamp" "$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$json")" >"$tmp/out/VERSION"
-  rm -rf "$dir.old"
-  if [[ -e $dir ]]; then mv "$dir" "$dir.old"; fi
-  mv "$tmp/out" "$dir"
-  rm -rf "$dir.old" "$tmp"
-  trap - EXIT
-  log "gateway-api-crds $GATEWAY_API_VERSION: fetched ($(find "$dir" -name '*.yaml' | wc -l) CRDs)"
+}
+
+# Prints the directory (kubectl-validate --local-crds).
+install_gateway_api_crds() {
+  local dir="$CACHE_ROOT/gateway-api-crds-$GATEWAY_API_VERSION"
+  fetch_module_files gateway-api-crds sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION" \
+    "$dir" gateway.networking.k8s.io_httproutes.yaml copy_gateway_api_crds
   echo "$dir"
 }
 
