@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { App, Chart } from 'cdk8s';
 import { parse } from 'yaml';
+import { TracebridgeStack } from '../../cdk8s/src/index.ts';
 import { ATTR } from '../../api/src/telemetry/attributes.ts';
 import { configArgs, configDir, tierFragmentsFor } from '../../collector/fragments.ts';
 import { toolBinary } from '../support/backends.ts';
@@ -241,5 +243,21 @@ describe('collector.mode agent-gateway (examples/agent-gateway)', () => {
       const { K8S_NODE_NAME: _, ...withoutNode } = env;
       await expect(run(toolBinary('OTELCOL_BIN'), ['validate', ...configArgs(files)], { env: withoutNode })).rejects.toThrow(/K8S_NODE_NAME/);
     }
+  });
+});
+
+describe('the topology in cdk8s', () => {
+  it('is chosen by the same values; the agent and gateway objects are picked by tier', () => {
+    const stack = new TracebridgeStack(new Chart(new App(), 'c', { namespace: 'tracebridge' }), 's', {
+      namespace: 'tracebridge',
+      values: { collector: { mode: 'agent-gateway', tailSampling: { percentage: 5 } } },
+    });
+    // The address the API and other apps send to: the node-local collector Service.
+    expect(stack.otlpGrpcEndpoint).toBe('http://tracebridge-collector.tracebridge.svc:4317');
+    expect(stack.apiObject('DaemonSet', 'collector', 'agent').name).toBe('tracebridge-collector-agent');
+    const gateway = stack.apiObject('Deployment', 'collector', 'gateway').toJson() as { spec: { template: { spec: { containers: Container[] } } } };
+    expect(envOf(gateway.spec.template.spec.containers[0]!).TAIL_SAMPLING_PERCENTAGE).toBe('5');
+    expect(stack.apiObject('HorizontalPodAutoscaler', 'collector', 'gateway').name).toBe('tracebridge-collector-gateway');
+    expect(() => stack.apiObject('Deployment', 'collector')).toThrow(/no Deployment for component collector/);
   });
 });

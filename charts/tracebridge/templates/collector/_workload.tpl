@@ -191,3 +191,16 @@ indentation: {{- include "tracebridge.collectorPodTemplate" (merge (dict "collec
 {{ include "tracebridge.selectorLabels" (list (index . 0) "collector") }}
 {{ include "tracebridge.collectorTierLabel" (index . 0) }}: {{ index . 1 }}
 {{- end -}}
+
+{{/*
+Metadata of a tier's object: "<fullname>-collector-<tier>" unless named, component collector,
+and the tier label (cdk8s' apiObject picks tiers by it): (list $ "gateway") or (list $ "agent" "name").
+*/}}
+{{- define "tracebridge.collectorTierMetadata" -}}
+{{- $ := index . 0 -}}
+{{- $tier := index . 1 -}}
+{{- $name := include "tracebridge.componentName" (list $ (printf "collector-%s" $tier)) -}}
+{{- if eq (len .) 3 }}{{ $name = index . 2 }}{{ end -}}
+{{ include "tracebridge.metadata" (list $ "collector" $name) }}
+  {{ include "tracebridge.collectorTierLabel" $ }}: {{ $tier }}
+{{- end -}}
