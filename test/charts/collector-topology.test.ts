@@ -179,7 +179,7 @@ describe('collector.mode agent-gateway (examples/agent-gateway)', () => {
   });
 
   it('without autoscaling, collector.gateway.replicas (at least 2) and no HPA', async () => {
-    const rendered = (await renderExample('agent-gateway', { set: { 'collector.gateway.autoscaling.enabled': 'false', 'collector.gateway.replicas': '3' } })).objects;
+    const rendered: K8sObject[] = (await renderExample('agent-gateway', { set: { 'collector.gateway.autoscaling.enabled': 'false', 'collector.gateway.replicas': '3' } })).objects;
     expect((find(rendered, 'Deployment', 'tracebridge-collector-gateway') as Workload).spec.replicas).toBe(3);
     expect(named(rendered, 'HorizontalPodAutoscaler').filter((n) => n.includes('collector'))).toEqual([]);
     expect(await renderError({ set: { 'collector.mode': 'agent-gateway', 'collector.gateway.autoscaling.enabled': 'false', 'collector.gateway.replicas': '1' } })).toMatch(/gateway\/replicas|gateway\.replicas/);
@@ -240,7 +240,7 @@ describe('collector.mode agent-gateway (examples/agent-gateway)', () => {
     expect(result).toBe('valid');
     // Not a rubber stamp: without the node name (the downward API's), the agent is refused.
     if (tier === 'agent') {
-      const { K8S_NODE_NAME: _, ...withoutNode } = env;
+      const withoutNode = Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'K8S_NODE_NAME'));
       await expect(run(toolBinary('OTELCOL_BIN'), ['validate', ...configArgs(files)], { env: withoutNode })).rejects.toThrow(/K8S_NODE_NAME/);
     }
   });

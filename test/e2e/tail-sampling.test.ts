@@ -142,9 +142,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  for (const gateway of gateways ?? []) await gateway.stop();
-  await jaeger?.stop();
+  await agent.stop();
+  for (const gateway of gateways) await gateway.stop();
+  await jaeger.stop();
 });
 
 describe('agent -> loadbalancing by trace ID -> two tail-sampling gateways -> Jaeger', () => {
