@@ -261,3 +261,32 @@ describe('the topology in cdk8s', () => {
     expect(() => stack.apiObject('Deployment', 'collector')).toThrow(/no Deployment for component collector/);
   });
 });
+
+describe('the topology fragments (collector/config/topology/)', () => {
+  type Pipeline = { receivers?: string[]; processors?: string[]; exporters?: string[] };
+  const pipelines = (file: string) => (parse(readFileSync(join(configDir, file), 'utf8')) as { service: { pipelines: Record<string, Pipeline> } }).service.pipelines;
+  const base = pipelines('base.yaml');
+
+  it("an agent restates base's intake lists with k8s_attributes right after the memory limiter, and nothing else changed", () => {
+    const agent = pipelines('topology/agent.yaml');
+    for (const signal of ['traces', 'metrics'] as const) {
+      const expected = [...base[signal]!.processors!];
+      expected.splice(1, 0, 'k8s_attributes');
+      expect(agent[signal]!.processors).toEqual(expected);
+    }
+    expect(agent['traces/gateways']).toEqual({ receivers: ['forward/traces'], exporters: ['loadbalancing'] });
+    expect(agent['metrics/gateways']).toEqual({ receivers: ['forward/metrics'], exporters: ['otlp_grpc/gateway'] });
+  });
+
+  it('a gateway samples between the memory limiter and the batch, and scrapes nothing', () => {
+    const gateway = pipelines('topology/gateway.yaml');
+    expect(gateway.traces!.processors).toEqual(['memory_limiter', 'tail_sampling', 'batch']);
+    expect(gateway.metrics!.receivers).toEqual(['otlp']);
+  });
+
+  it('an agent takes the scrape and no destination; a gateway the destinations and no scrape', () => {
+    expect(tierFragmentsFor('agent', ['jaeger', 'debug'])).toEqual(['base.yaml', 'scrape/kubernetes.yaml', 'topology/agent.yaml']);
+    expect(tierFragmentsFor('gateway', ['jaeger', 'debug'])).toEqual(['base.yaml', 'destinations/jaeger.yaml', 'destinations/debug.yaml', 'topology/gateway.yaml']);
+    expect(() => tierFragmentsFor('gateway', [])).toThrow('enable at least one destination');
+  });
+});
