@@ -32,6 +32,20 @@ export function fragmentsFor(destinations: readonly Destination[], scrape: ApiSc
   return ['base.yaml', `scrape/${scrape}.yaml`, ...[...new Set(destinations)].map((d) => `destinations/${d}.yaml`)];
 }
 
+/** A tier of the agent-gateway topology: config/topology/<tier>.yaml. */
+export type Tier = 'agent' | 'gateway';
+
+/**
+ * The fragments of one tier of the agent-gateway topology: an agent scrapes (its node's pods)
+ * and takes no destination, its traces and metrics go to the gateways; a gateway takes the
+ * destinations and scrapes nothing. Each ends with its topology/<tier>.yaml.
+ */
+export function tierFragmentsFor(tier: Tier, destinations: readonly Destination[], scrape: ApiScrape = 'kubernetes'): string[] {
+  const all = fragmentsFor(destinations, scrape);
+  const kept = tier === 'agent' ? all.filter((f) => !f.startsWith('destinations/')) : all.filter((f) => !f.startsWith('scrape/'));
+  return [...kept, `topology/${tier}.yaml`];
+}
+
 /** The collector's arguments for these fragment files: one --config each. */
 export const configArgs = (files: readonly string[]): string[] => files.flatMap((file) => ['--config', file]);
 

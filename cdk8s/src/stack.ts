@@ -63,6 +63,8 @@ const CLUSTER_SCOPED_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding']);
 const isGenerated = (o: ApiObject) =>
   o.kind === 'Secret' && (o.metadata.toJson() as { annotations?: Record<string, string> }).annotations?.[GENERATED_PASSWORD_ANNOTATION] === 'true';
 const COMPONENT = 'app.kubernetes.io/component';
+/** The collector's tier in collector.mode agent-gateway (agent, gateway): its objects carry it. */
+const COLLECTOR_TIER = 'tracebridge.io/collector-tier';
 
 /**
  * The tracebridge stack: the objects of charts/tracebridge, rendered by helm (cdk8s' Helm
@@ -161,9 +163,14 @@ export class TracebridgeStack extends Construct {
     return o;
   }
 
-  /** The object of this kind for a component (its app.kubernetes.io/component label), to patch. */
-  apiObject(kind: string, component: string): ApiObject {
-    const found = this.apiObjects.filter((o) => o.kind === kind && o.metadata.getLabel(COMPONENT) === component);
+  /**
+   * The object of this kind for a component (its app.kubernetes.io/component label), to patch.
+   * With collector.mode agent-gateway, the collector's agent and gateway objects are picked by
+   * `tier` (e.g. ('Deployment', 'collector', 'gateway')); without it, the component's objects
+   * outside any tier (the collector Service the API sends to).
+   */
+  apiObject(kind: string, component: string, tier?: 'agent' | 'gateway'): ApiObject {
+    const found = this.apiObjects.filter((o) => o.kind === kind && o.metadata.getLabel(COMPONENT) === component && o.metadata.getLabel(COLLECTOR_TIER) === tier);
     const [only] = found;
     if (!only || found.length > 1) {
       const all = this.apiObjects.map((o) => `${o.kind}/${o.metadata.getLabel(COMPONENT) ?? '?'}`).join(', ');

@@ -773,9 +773,84 @@ export interface TracebridgeValues {
   collector?: {
     image?: Image;
     /**
-     * Collector replicas.
+     * Topology: deployment (one Deployment) or agent-gateway (per-node agents and load-balanced, tail-sampling gateways).
+     */
+    mode?: 'deployment' | 'agent-gateway';
+    /**
+     * Replicas of the deployment mode's collector: 1 (it scrapes every API pod; more would count every metric again).
      */
     replicas?: number;
+    /**
+     * The per-node agents of agent-gateway mode.
+     */
+    agent?: {
+      resources?: Resources;
+    };
+    /**
+     * The gateways of agent-gateway mode.
+     */
+    gateway?: {
+      /**
+       * Gateways when autoscaling is off; at least 2.
+       */
+      replicas?: number;
+      resources?: Resources;
+      /**
+       * HorizontalPodAutoscaler of the gateways, on CPU and memory.
+       */
+      autoscaling?: {
+        /**
+         * Create a HorizontalPodAutoscaler for the gateways.
+         */
+        enabled: boolean;
+        /**
+         * Minimum gateways; at least 2.
+         */
+        minReplicas: number;
+        /**
+         * Maximum gateways.
+         */
+        maxReplicas: number;
+        /**
+         * Average CPU to scale at, in percent of the request.
+         */
+        targetCPUUtilizationPercentage: number;
+        /**
+         * Average memory to scale at, in percent of the request.
+         */
+        targetMemoryUtilizationPercentage: number;
+      };
+      /**
+       * PodDisruptionBudget of the gateways.
+       */
+      podDisruptionBudget?: {
+        /**
+         * Gateways kept up during voluntary disruptions.
+         */
+        minAvailable: number | string;
+      };
+    };
+    /**
+     * Which traces the gateways keep (agent-gateway mode).
+     */
+    tailSampling?: {
+      /**
+       * Wait after a trace's first span before deciding, e.g. 10s.
+       */
+      decisionWait: string;
+      /**
+       * Traces held while waiting.
+       */
+      numTraces: number;
+      /**
+       * A trace with a span slower than this (ms) is kept.
+       */
+      latencyThresholdMs: number;
+      /**
+       * Share of the remaining traces kept, in percent.
+       */
+      percentage: number;
+    };
     /**
      * How often the collector scrapes the API's metrics for the destinations.
      */

@@ -42,7 +42,7 @@ describe('helm lint', () => {
 
 describe('examples render to their golden files', () => {
   it('there is an example for each case the chart documents', () => {
-    expect(EXAMPLES).toEqual(['all-destinations', 'api-disabled', 'availability', 'datadog', 'destinations-tls', 'escape-hatches', 'existing-grafana', 'exposure-gateway-api', 'exposure-ingress', 'external-postgres', 'external-postgres-tls', 'external-prometheus', 'gitops', 'grafana-cloud', 'images-pinned', 'jaeger-cassandra', 'jaeger-elasticsearch', 'kind', 'local-cluster', 'network-policies-extra', 'prometheus-operator', 'shared-collector']);
+    expect(EXAMPLES).toEqual(['agent-gateway', 'all-destinations', 'api-disabled', 'availability', 'datadog', 'destinations-tls', 'escape-hatches', 'existing-grafana', 'exposure-gateway-api', 'exposure-ingress', 'external-postgres', 'external-postgres-tls', 'external-prometheus', 'gitops', 'grafana-cloud', 'images-pinned', 'jaeger-cassandra', 'jaeger-elasticsearch', 'kind', 'local-cluster', 'network-policies-extra', 'prometheus-operator', 'shared-collector']);
   });
 
   it.each(EXAMPLES)('examples/%s/rendered is what the chart renders now (else: make chart-golden)', (example) => {

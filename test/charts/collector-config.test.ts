@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configArgs, configDir, fragmentsFor, type Destination } from '../../collector/fragments.ts';
+import { configArgs, configDir, fragmentsFor, tierFragmentsFor, type Destination } from '../../collector/fragments.ts';
 import { jaegerTraces, startCollector, startJaeger, toolBinary, type Collector, type Jaeger } from '../support/backends.ts';
-import { chartDir, collectorOf, EXAMPLES, exampleValues, renderExample, writeCollectorFiles } from '../support/chart.ts';
+import { chartDir, collectorOf, EXAMPLES, exampleValues, renderExample, unreachableKubeconfig, writeCollectorFiles } from '../support/chart.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startDatadogIntake, type DatadogIntake } from '../support/datadog-intake.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
@@ -43,6 +43,10 @@ function enabledDestinations(example: string): Destination[] {
   return list;
 }
 
+/** Whether an example runs agents and gateways (collector.mode agent-gateway): collectorOf is then the agent. */
+const agentGateway = (example: string) =>
+  (parse(readFileSync(exampleValues(example), 'utf8')) as { collector?: { mode?: string } }).collector?.mode === 'agent-gateway';
+
 /** Whether an example also scrapes other workloads' pods (collector.scrape.pods). */
 const scrapesPods = (example: string) =>
   (parse(readFileSync(exampleValues(example), 'utf8')) as { collector?: { scrape?: { pods?: { enabled?: boolean } } } }).collector?.scrape?.pods?.enabled === true;
@@ -51,7 +55,7 @@ describe('the collector configuration of every example', () => {
   it.each(EXAMPLES)('examples/%s: the files of collector/config/ its destinations select, unchanged, one --config each', async (example) => {
     // collector.config (values) is one more file, last: test/charts/escape-hatches.test.ts.
     const fragments = collectorOf((await renderExample(example)).objects).fragments.filter(([key]) => key !== 'overlay.yaml');
-    const expected = fragmentsFor(enabledDestinations(example), 'kubernetes');
+    const expected = agentGateway(example) ? tierFragmentsFor('agent', enabledDestinations(example)) : fragmentsFor(enabledDestinations(example), 'kubernetes');
     // Other workloads' pods: right after the API's scrape.
     if (scrapesPods(example)) expected.splice(2, 0, 'scrape/annotated-pods.yaml');
     expect(fragments.map(([key]) => key)).toEqual(expected.map((file) => file.replace('/', '-')));
@@ -70,8 +74,11 @@ describe('the collector configuration of every example', () => {
     const { env, secretRefs } = chart;
     const files = writeCollectorFiles(chart, await mkdtemp(join(tmpdir(), 'tracebridge-chart-otelcol-')));
     const credentials = Object.fromEntries(Object.keys(secretRefs).map((name) => [name, 'test-credential']));
+    // An agent's node name comes from the downward API, and its Kubernetes clients need a
+    // cluster to be created (not reached): an unreachable one.
+    const inCluster = agentGateway(example) ? { K8S_NODE_NAME: 'node-a', KUBECONFIG: unreachableKubeconfig() } : {};
     const result = await run(toolBinary('OTELCOL_BIN'), ['validate', ...configArgs(files)], {
-      env: { PATH: process.env.PATH, ...env, ...credentials },
+      env: { PATH: process.env.PATH, ...env, ...credentials, ...inCluster },
     }).then(
       () => 'valid',
       (error: unknown) => stderrOf(error),

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -143,9 +144,12 @@ export interface ChartCollector {
   secretRefs: Record<string, string>;
 }
 
-export function collectorOf(objects: K8sObject[]): ChartCollector {
+export function collectorOf(objects: K8sObject[], workload?: { kind: string; name: string }): ChartCollector {
   const configMap = dataOf(find(objects, 'ConfigMap', 'tracebridge-collector'));
-  const container = podSpecs([find(objects, 'Deployment', 'tracebridge-collector')])[0]!.spec.containers[0]! as Container & { args?: string[] };
+  // The one Deployment, or (collector.mode agent-gateway) the agents' DaemonSet.
+  const owner =
+    workload ?? (objects.some((o) => o.kind === 'DaemonSet' && o.metadata.name === 'tracebridge-collector-agent') ? { kind: 'DaemonSet', name: 'tracebridge-collector-agent' } : { kind: 'Deployment', name: 'tracebridge-collector' });
+  const container = podSpecs([find(objects, owner.kind, owner.name)])[0]!.spec.containers[0]! as Container & { args?: string[] };
   const env: Record<string, string> = {};
   const secretRefs: Record<string, string> = {};
   for (const e of container.env ?? []) {
@@ -160,6 +164,28 @@ export function collectorOf(objects: K8sObject[]): ChartCollector {
     return [key, text];
   });
   return { fragments, env, secretRefs };
+}
+
+/**
+ * A kubeconfig naming an API server nothing listens on: `otelcol validate` creates (never
+ * starts) the Kubernetes clients of k8s_attributes and the loadbalancing exporter's k8s
+ * resolver, which needs some cluster configuration outside a pod.
+ */
+export function unreachableKubeconfig(): string {
+  const path = join(tmpdir(), 'tracebridge-unreachable-kubeconfig.yaml');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: none, user: {token: none}}]',
+      'contexts: [{name: none, context: {cluster: none, user: none}}]',
+      'current-context: none',
+      '',
+    ].join('\n'),
+  );
+  return path;
 }
 
 /** Writes the chart's collector files into dir; returns their paths in --config order. */

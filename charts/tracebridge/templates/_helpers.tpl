@@ -226,12 +226,33 @@ The collector's configuration files, in --config order: collector/config/base.ya
 scrape/kubernetes.yaml (every API pod, found through the Kubernetes API), with
 collector.scrape.pods scrape/annotated-pods.yaml (other workloads' annotated pods), and the
 enabled destinations' fragments. The collector merges them itself: each fragment only adds keys.
+In agent-gateway mode ("collectorTier" in the context): an agent takes no destination, a gateway
+scrapes nothing, and each ends with its topology/<tier>.yaml.
 */}}
 {{- define "tracebridge.collectorFragments" -}}
-{{- $files := list "base.yaml" "scrape/kubernetes.yaml" -}}
+{{- $tier := get . "collectorTier" -}}
+{{- $files := list "base.yaml" -}}
+{{- if ne $tier "gateway" -}}
+{{- $files = append $files "scrape/kubernetes.yaml" -}}
 {{- if .Values.collector.scrape.pods.enabled }}{{ $files = append $files "scrape/annotated-pods.yaml" }}{{ end -}}
+{{- end -}}
+{{- if ne $tier "agent" -}}
 {{- range (include "tracebridge.destinationNames" . | fromJsonArray) }}{{ $files = append $files (printf "destinations/%s.yaml" .) }}{{ end -}}
+{{- end -}}
+{{- if $tier }}{{ $files = append $files (printf "topology/%s.yaml" $tier) }}{{ end -}}
 {{- toJson $files -}}
+{{- end -}}
+
+{{/*
+The files of the collector's ConfigMap: those of the one Deployment, or in agent-gateway mode
+those of either tier (each takes its own, collectorFragments with "collectorTier").
+*/}}
+{{- define "tracebridge.collectorConfigFiles" -}}
+{{- if eq .Values.collector.mode "agent-gateway" -}}
+{{- concat (include "tracebridge.collectorFragments" (merge (dict "collectorTier" "agent") .) | fromJsonArray) (include "tracebridge.collectorFragments" (merge (dict "collectorTier" "gateway") .) | fromJsonArray) | uniq | toJson -}}
+{{- else -}}
+{{- include "tracebridge.collectorFragments" . -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -62,6 +62,13 @@ postgresql: [postgresql]
     {{- include "tracebridge.peers" (list $ "api") | nindent 4 }}
   ports:
     - {port: metrics, protocol: TCP}
+{{- if eq $v.collector.mode "agent-gateway" }}
+# The agents to the gateways.
+- to:
+    {{- include "tracebridge.peers" (list $ "collector") | nindent 4 }}
+  ports:
+    - {port: otlp-grpc, protocol: TCP}
+{{- end }}
 {{- if and $v.jaeger.enabled $v.destinations.jaeger.enabled (not $v.destinations.jaeger.endpoint) }}
 - to:
     {{- include "tracebridge.peers" (list $ "jaeger") | nindent 4 }}
