@@ -27,7 +27,8 @@ export function owner(url: string, name: string): string {
   if (own) return `tracebridge ${own[1]!.replace(/^api-dist\//, '').replace(/^api\/src\//, '')}`;
   if (url.startsWith('node:')) return url;
   if (url === '') return `(${name || 'anonymous'})`;
-  return url;
+  // The bench's own servers (the ceiling), named from the repository's root.
+  return /\/(test\/bench\/[^/]+)$/.exec(url)?.[1] ?? url;
 }
 
 /**
