@@ -133,6 +133,16 @@ bench: $(DEPS) ## Benchmarks (~13 min): tracing overhead, FastAPI peer, ceiling,
 	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
 	node test/bench/run.ts
 
+# Seconds of profiled load per variant of make profile.
+DURATION ?= 20
+
+.PHONY: profile
+profile: $(DEPS) ## CPU profile of GET /users/:id untraced, traced (100 %, 10 %) and the ceiling: self time per request by package (DURATION=20 s each); writes test/bench/results/profile.md
+	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
+	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
+	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
+	node test/bench/profile.ts --duration $(DURATION)
+
 .PHONY: drills
 drills: $(DEPS) ## Reliability drills at full length (outages, restarts, SIGTERM, fuzzing, secret scans); writes test/drills/results/latest.md
 	SCHEMATHESIS_BIN="$${SCHEMATHESIS_BIN:-$$(bash test/drills/fuzz/setup.sh)}" \

@@ -36,6 +36,17 @@ describe('POST /users', () => {
     expect(await database.db('users').where({ id: 1 }).first()).toMatchObject(alice);
   });
 
+  it('answers created_at as the stored time in UTC, to the millisecond', async () => {
+    const user = await createUser(alice);
+    const stored = await database.db.raw<{ rows: { iso: string }[] }>(
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS iso FROM users WHERE id = ?`,
+      [user.id],
+    );
+    expect(user.created_at).toBe(stored.rows[0]!.iso);
+    const response = await api.request(`/users/${user.id}`);
+    expect(((await response.json()) as { created_at: string }).created_at).toBe(user.created_at);
+  });
+
   it('accepts a missing or null age', async () => {
     expect((await createUser({ name: 'Bob', email: 'bob@example.com' })).age).toBeNull();
     expect((await createUser({ name: 'Cy', email: 'cy@example.com', age: null })).age).toBeNull();

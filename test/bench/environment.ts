@@ -244,7 +244,7 @@ export function serverLaunchers(ctx: {
   python: string;
   apiDist: string;
   collector: () => Collector;
-  /** Directory for V8 CPU profiles of the API processes; '' for none. */
+  /** Directory for V8 CPU profiles of the API and ceiling processes; '' for none. */
   cpuProf: string;
   /** The smoke run: traced servers export every 200 ms (not the SDKs' 5 s) so traces arrive quickly. */
   smoke?: boolean;
@@ -311,7 +311,7 @@ export function serverLaunchers(ctx: {
     const proc = startProcess({
       name,
       command: process.execPath,
-      args: ['test/bench/ceiling-server.ts'],
+      args: [...(ctx.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(ctx.cpuProf, name)] : []), 'test/bench/ceiling-server.ts'],
       env: { NODE_ENV: 'production', DATABASE_URL: ctx.databaseUrl, PORT: String(port), DB_POOL_MAX: String(POOL_MAX) },
       logDir: ctx.logDir,
       core: SERVER_CORE,

@@ -24,7 +24,7 @@ export interface BenchOptions {
   figures: number[];
   /** Where latest.md and latest.json go. */
   out: string;
-  /** When set, every tracebridge API process writes a V8 CPU profile (--cpu-prof) into this directory. */
+  /** When set, every tracebridge API (and ceiling) process writes a V8 CPU profile (--cpu-prof) into this directory. */
   cpuProf: string;
 }
 
@@ -40,8 +40,9 @@ export const USAGE = `usage: node test/bench/run.ts [options]
   --startups N         starts per startup variant (default 5)
   --figures 1,2,...    only these figures (default all: 1-7)
   --out DIR            results directory (default test/bench/results)
-  --cpu-prof DIR       every tracebridge API process writes V8 CPU profiles into DIR/<name>/ (summarize
-                       the main thread's, the largest, with node test/bench/profile-summary.ts FILE)
+  --cpu-prof DIR       every tracebridge API (and ceiling) process writes V8 CPU profiles into DIR/<name>/
+                       (summarize the main thread's, the largest, with node test/bench/profile-summary.ts FILE;
+                       make profile gives self time per request by package)
 environment: OTELCOL_BIN, JAEGER_BIN, HELM_BIN (built with collector/build-tools.sh when unset),
   BENCH_PYTHON (the peer's venv python; test/bench/peer/setup.sh when unset),
   BENCH_ADMIN_DATABASE_URL (use this PostgreSQL superuser URL instead of starting one)`;

@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { owner, type CpuProfile } from './cpu-profile.ts';
 
 /**
  * `node test/bench/profile-summary.ts FILE.cpuprofile [top]`: where a V8 CPU profile (from
  * `node test/bench/run.ts --cpu-prof DIR`) spent its busy (non-idle) time: self and inclusive
- * time by package (or by tracebridge module), and the top functions by self time.
+ * time by package (or by tracebridge module), and the top functions by self time. `make profile`
+ * (test/bench/profile.ts) gives the per-request view of the same profiles, grouped by package.
  */
-
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 const [file, topText] = process.argv.slice(2);
 if (!file) {
@@ -23,7 +14,7 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(topText ?? 25);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -33,17 +24,6 @@ profile.samples.forEach((id, i) => {
   self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-
-/** node_modules/<package> (scoped too), tracebridge's own module, node: internals, or V8's categories. */
-function owner(url: string, name: string): string {
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1]!;
-  const own = /\/(api(?:-dist)?\/(?:src\/)?[^?]+)$/.exec(url);
-  if (own) return `tracebridge ${own[1]!.replace(/^api-dist\//, '').replace(/^api\/src\//, '')}`;
-  if (url.startsWith('node:')) return url;
-  if (url === '') return `(${name || 'anonymous'})`;
-  return url;
-}
 
 const groups = new Map<string, number>();
 const inclusive = new Map<string, number>();

@@ -70,9 +70,10 @@ describe('make bench, smoke length', () => {
   it('has a record with a target for each of the issue targets', () => {
     const targeted = (pattern: RegExp) => results.records.filter((r) => r.target !== null && pattern.test(r.name));
     for (const endpoint of ['GET /users/:id', 'GET /posts?eager=true', 'POST /users']) {
-      expect(targeted(new RegExp(`^overhead · ${escape(endpoint)} · `)).map((r) => r.target)).toEqual(['>= 0.90', '<= 1.15', '>= 0.97']);
+      expect(targeted(new RegExp(`^overhead · ${escape(endpoint)} · `)).map((r) => r.target)).toEqual(['>= 0.90', '<= 1.15', '>= 0.97', '<= 50', '<= 15']);
     }
     expect(targeted(/^peer · .* tracebridge \/ peer$/)).toHaveLength(2);
+    expect(targeted(/^ceiling · GET \/users\/:id · req\/s ratio · API off \/ ceiling \(2 queries\)$/).map((r) => r.target)).toEqual(['>= 0.4']);
     expect(targeted(/SQL statements per request · eager$/)).toHaveLength(2);
     expect(targeted(/lazy \/ eager$/)).toHaveLength(1);
     expect(targeted(/^collector · spans\/s sustained/)).toHaveLength(1);

@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { pgTypes } from './timestamps.ts';
 import { pgTls, withTlsHint } from './tls.ts';
 
 export type Db = Knex;
@@ -33,6 +34,7 @@ export function createDb(
       statement_timeout: pool.statementTimeoutMs,
       application_name: applicationName,
       ssl: pgTls(pool.ssl),
+      types: pgTypes,
     },
     pool: {
       min: pool.min,

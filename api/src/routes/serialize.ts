@@ -7,7 +7,7 @@ export const toUser = (u: User) => ({
   name: u.name,
   email: u.email,
   age: u.age,
-  created_at: new Date(u.created_at).toISOString(),
+  created_at: u.created_at,
 });
 
 export const toPost = (p: Post) => ({
@@ -15,5 +15,5 @@ export const toPost = (p: Post) => ({
   title: p.title,
   content: p.content,
   author_id: p.author_id,
-  created_at: new Date(p.created_at).toISOString(),
+  created_at: p.created_at,
 });

@@ -8,7 +8,8 @@ export class Post extends Model {
   declare title: string;
   declare content: string;
   declare author_id: number;
-  declare created_at: Date;
+  /** ISO 8601, UTC, milliseconds (db/timestamps.ts). */
+  declare created_at: string;
   declare author?: User;
 
   static override get relationMappings(): RelationMappings {

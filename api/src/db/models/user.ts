@@ -8,7 +8,8 @@ export class User extends Model {
   declare name: string;
   declare email: string;
   declare age: number | null;
-  declare created_at: Date;
+  /** ISO 8601, UTC, milliseconds (db/timestamps.ts). */
+  declare created_at: string;
   declare posts?: Post[];
 
   static override get relationMappings(): RelationMappings {
