@@ -30,18 +30,21 @@ type Node = { $ref?: string; properties?: Record<string, unknown>; unevaluatedPr
 
 /**
  * A component that has properties of its own and a $ref to a shared set ($defs/pod, the escape
- * hatches): json-schema-to-typescript would take one or the other, so the shared properties are
- * copied in, and the closed object (unevaluatedProperties: false) becomes additionalProperties.
+ * hatches): json-schema-to-typescript would take one or the other, so it becomes the
+ * intersection of the shared type (declared once) and a closed object of its own properties.
  */
-function withSharedProperties(schema: unknown, defs: Record<string, Node>): unknown {
-  if (Array.isArray(schema)) return schema.map((s) => withSharedProperties(s, defs));
+function withSharedProperties(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withSharedProperties);
   if (typeof schema !== 'object' || schema === null) return schema;
-  const node = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withSharedProperties(value, defs)])) as Node;
+  const node = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withSharedProperties(value)])) as Node;
   if (!node.$ref || !node.properties) return node;
-  const { $ref, unevaluatedProperties, ...rest } = node;
-  const shared = defs[$ref.replace('#/$defs/', '')];
-  if (!shared) throw new Error(`${$ref}: no such entry in the schema's $defs`);
-  return { ...rest, properties: { ...rest.properties, ...shared.properties }, additionalProperties: unevaluatedProperties ?? rest.additionalProperties };
+  const { $ref, unevaluatedProperties, description, ...rest } = node;
+  return { description, allOf: [{ $ref }, { ...rest, additionalProperties: unevaluatedProperties ?? rest.additionalProperties }] };
+}
+
+/** The shared sets are closed too: a key neither they nor the component define is refused. */
+function closedDefs(defs: Record<string, Node>): Record<string, Node> {
+  return Object.fromEntries(Object.entries(defs).map(([name, def]) => [name, def.properties ? { additionalProperties: false, ...def } : def]));
 }
 
 const BANNER = `/* Generated from charts/tracebridge/values.schema.json by cdk8s/src/values-type.ts: do not edit.
@@ -49,7 +52,8 @@ const BANNER = `/* Generated from charts/tracebridge/values.schema.json by cdk8s
 
 export async function valuesTypeSource(): Promise<string> {
   const parsed = JSON.parse(readFileSync(schemaFile, 'utf8')) as Node & { $defs: Record<string, Node> };
-  const schema = withoutRules(withSharedProperties(parsed, parsed.$defs)) as JSONSchema;
+  const open = withoutRules(parsed) as Node & { $defs: Record<string, Node> };
+  const schema = withSharedProperties({ ...open, $defs: closedDefs(open.$defs) }) as JSONSchema;
   delete schema.title;
   return compile(schema, 'TracebridgeValues', {
     bannerComment: BANNER,

@@ -19,7 +19,6 @@ export type PullSecrets1 = {
    */
   name: string;
 }[];
-export type Quantity = string | number;
 /**
  * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
  */
@@ -29,51 +28,7 @@ export type PullSecrets2 = {
    */
   name: string;
 }[];
-/**
- * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
- */
-export type PullSecrets3 = {
-  /**
-   * Secret name.
-   */
-  name: string;
-}[];
-/**
- * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
- */
-export type PullSecrets4 = {
-  /**
-   * Secret name.
-   */
-  name: string;
-}[];
-/**
- * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
- */
-export type PullSecrets5 = {
-  /**
-   * Secret name.
-   */
-  name: string;
-}[];
-/**
- * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
- */
-export type PullSecrets6 = {
-  /**
-   * Secret name.
-   */
-  name: string;
-}[];
-/**
- * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
- */
-export type PullSecrets7 = {
-  /**
-   * Secret name.
-   */
-  name: string;
-}[];
+export type Quantity = string | number;
 export type NetworkPolicyPeers = NetworkPolicyPeer[];
 export type NetworkPolicyPorts = NetworkPolicyPort[];
 /**
@@ -110,15 +65,6 @@ export type NetworkPolicyPeers4 = NetworkPolicyPeer[];
  * Peers that may open Grafana (http), e.g. the ingress controller.
  */
 export type NetworkPolicyPeers5 = NetworkPolicyPeer[];
-/**
- * Pull secrets of these pods, added to global.imagePullSecrets and imagePullSecrets.
- */
-export type PullSecrets8 = {
-  /**
-   * Secret name.
-   */
-  name: string;
-}[];
 
 export interface TracebridgeValues {
   /**
@@ -150,7 +96,7 @@ export interface TracebridgeValues {
   /**
    * The traced users/posts API.
    */
-  api?: {
+  api?: Pod & {
     /**
      * Deploy the demo API and its database (postgresql). false: the stack for your own apps; `helm test` then sends a span of its own.
      */
@@ -290,122 +236,11 @@ export interface TracebridgeValues {
     };
     ingress?: Ingress;
     httpRoute?: HttpRoute;
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets2;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * In-cluster PostgreSQL.
    */
-  postgresql?: {
+  postgresql?: Pod & {
     /**
      * Deploy PostgreSQL in the cluster (for kind and development); false: use externalDatabase.
      */
@@ -452,117 +287,6 @@ export interface TracebridgeValues {
      * Let an upgrade change the major version of postgresql.image.tag (for the dump-and-restore path in "Upgrading").
      */
     allowMajorVersionChange?: boolean;
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets3;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * An external PostgreSQL, used when postgresql.enabled=false.
@@ -770,7 +494,7 @@ export interface TracebridgeValues {
   /**
    * The OpenTelemetry Collector.
    */
-  collector?: {
+  collector?: Pod & {
     image?: Image;
     /**
      * Topology: deployment (one Deployment) or agent-gateway (per-node agents and load-balanced, tail-sampling gateways).
@@ -943,122 +667,11 @@ export interface TracebridgeValues {
         };
       };
     };
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets4;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * In-cluster Jaeger v2.
    */
-  jaeger?: {
+  jaeger?: Pod & {
     /**
      * Deploy Jaeger v2 (storage: jaeger.storage).
      */
@@ -1147,122 +760,11 @@ export interface TracebridgeValues {
     };
     ingress?: Ingress;
     httpRoute?: HttpRoute;
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets5;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * In-cluster Prometheus.
    */
-  prometheus?: {
+  prometheus?: Pod & {
     /**
      * Deploy Prometheus scraping the API and the collector.
      */
@@ -1284,122 +786,11 @@ export interface TracebridgeValues {
       annotations?: ServiceAnnotations;
       labels?: ServiceLabels;
     };
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets6;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * In-cluster Grafana.
    */
-  grafana?: {
+  grafana?: Pod & {
     /**
      * Deploy Grafana with the datasources and dashboards.
      */
@@ -1470,117 +861,6 @@ export interface TracebridgeValues {
     };
     ingress?: Ingress;
     httpRoute?: HttpRoute;
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets7;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * NetworkPolicies restricting ingress between components, and egress where asked.
@@ -1641,122 +921,11 @@ export interface TracebridgeValues {
   /**
    * `helm test`.
    */
-  tests?: {
+  tests?: Pod & {
     /**
      * Create the `helm test` pod.
      */
     enabled: boolean;
-    /**
-     * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
-     */
-    extraEnv?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * envFrom sources of the main container (configMapRef, secretRef).
-     */
-    extraEnvFrom?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra pod volumes.
-     */
-    extraVolumes?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Extra volume mounts of the main container.
-     */
-    extraVolumeMounts?: {
-      name: string;
-      mountPath: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
-     */
-    extraContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Init containers, after the chart's own.
-     */
-    initContainers?: {
-      name: string;
-      [k: string]: unknown;
-    }[];
-    /**
-     * Annotations on the pods.
-     */
-    podAnnotations?: {
-      [k: string]: string;
-    };
-    /**
-     * Labels on the pods (the chart's own labels win).
-     */
-    podLabels?: {
-      [k: string]: string;
-    };
-    /**
-     * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
-     */
-    podSecurityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    /**
-     * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
-     */
-    securityContext?: {
-      [k: string]:
-        | string
-        | number
-        | boolean
-        | {
-            [k: string]: unknown;
-          }
-        | unknown[]
-        | null;
-    };
-    imagePullSecrets?: PullSecrets8;
-    /**
-     * Node labels the pods must match.
-     */
-    nodeSelector?: {
-      [k: string]: string;
-    };
-    /**
-     * Tolerations of the pods.
-     */
-    tolerations?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * Affinity of the pods.
-     */
-    affinity?: {
-      [k: string]: unknown;
-    };
-    /**
-     * Topology spread constraints of the pods.
-     */
-    topologySpreadConstraints?: {
-      [k: string]: unknown;
-    }[];
-    /**
-     * PriorityClass of the pods; empty: the cluster's default.
-     */
-    priorityClassName?: string;
   };
   /**
    * More objects to deploy with the release: Kubernetes objects or YAML strings, each rendered with tpl.
@@ -1880,6 +1049,122 @@ export interface TracebridgeValues {
       [k: string]: boolean;
     };
   };
+}
+/**
+ * A workload's escape hatches (templates/_pod.tpl renders them on every pod).
+ */
+export interface Pod {
+  /**
+   * Extra environment variables of the main container (Kubernetes EnvVar objects), after the chart's. Use valueFrom.secretKeyRef for anything secret; a GOMEMLIMIT here replaces the chart's.
+   */
+  extraEnv?: {
+    name: string;
+    [k: string]: unknown;
+  }[];
+  /**
+   * envFrom sources of the main container (configMapRef, secretRef).
+   */
+  extraEnvFrom?: {
+    [k: string]: unknown;
+  }[];
+  /**
+   * Extra pod volumes.
+   */
+  extraVolumes?: {
+    name: string;
+    [k: string]: unknown;
+  }[];
+  /**
+   * Extra volume mounts of the main container.
+   */
+  extraVolumeMounts?: {
+    name: string;
+    mountPath: string;
+    [k: string]: unknown;
+  }[];
+  /**
+   * Sidecar containers, after the chart's (give them a restricted securityContext and resources).
+   */
+  extraContainers?: {
+    name: string;
+    [k: string]: unknown;
+  }[];
+  /**
+   * Init containers, after the chart's own.
+   */
+  initContainers?: {
+    name: string;
+    [k: string]: unknown;
+  }[];
+  /**
+   * Annotations on the pods.
+   */
+  podAnnotations?: {
+    [k: string]: string;
+  };
+  /**
+   * Labels on the pods (the chart's own labels win).
+   */
+  podLabels?: {
+    [k: string]: string;
+  };
+  /**
+   * Merged over the pod's Pod Security "restricted" securityContext, key by key; null removes a key (OpenShift restricted-v2: runAsUser, runAsGroup, fsGroup null).
+   */
+  podSecurityContext?: {
+    [k: string]:
+      | string
+      | number
+      | boolean
+      | {
+          [k: string]: unknown;
+        }
+      | unknown[]
+      | null;
+  };
+  /**
+   * Merged over the main container's "restricted" securityContext, key by key; null removes a key.
+   */
+  securityContext?: {
+    [k: string]:
+      | string
+      | number
+      | boolean
+      | {
+          [k: string]: unknown;
+        }
+      | unknown[]
+      | null;
+  };
+  imagePullSecrets?: PullSecrets2;
+  /**
+   * Node labels the pods must match.
+   */
+  nodeSelector?: {
+    [k: string]: string;
+  };
+  /**
+   * Tolerations of the pods.
+   */
+  tolerations?: {
+    [k: string]: unknown;
+  }[];
+  /**
+   * Affinity of the pods.
+   */
+  affinity?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Topology spread constraints of the pods.
+   */
+  topologySpreadConstraints?: {
+    [k: string]: unknown;
+  }[];
+  /**
+   * PriorityClass of the pods; empty: the cluster's default.
+   */
+  priorityClassName?: string;
 }
 /**
  * Container resources (requests and limits).
