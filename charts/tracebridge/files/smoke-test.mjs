@@ -60,12 +60,27 @@ async function sendSpan() {
   console.log(`ok   POST /v1/traces -> 200 (span "helm test", trace ${traceId})`);
 }
 
+/**
+ * Waits until `url` answers at all (any status): a new pod's address is admitted by the cluster's
+ * NetworkPolicy controller some seconds after the pod starts, and until then connections fail.
+ */
+async function reachable(url) {
+  const started = Date.now();
+  for (;;) {
+    const answered = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
+    if (answered) return;
+    if (Date.now() - started > 30_000) return; // the first real call reports what is wrong
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 const traceId = randomBytes(16).toString('hex');
 const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
 
 /** Spans the trace must have in Jaeger. */
 let expected;
 if (apiUrl) {
+  await reachable(`${apiUrl}/healthz`);
   await expectStatus('GET', '/healthz', 200);
   await expectStatus('GET', '/readyz', 200);
   const user = await expectStatus('POST', '/users', 201, {
@@ -75,6 +90,7 @@ if (apiUrl) {
   await expectStatus('DELETE', `/users/${user.id}`, 204, { headers: { traceparent } });
   expected = ['POST /users', 'DELETE /users/:id'];
 } else {
+  await reachable(`${collectorUrl}/v1/traces`);
   await sendSpan();
   expected = ['helm test'];
 }
