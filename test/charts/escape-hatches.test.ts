@@ -378,7 +378,7 @@ describe('api.enabled=false (examples/api-disabled)', () => {
       const smoke = runNode(join(chartDir, 'files/smoke-test.mjs'), [], { COLLECTOR_OTLP_HTTP_URL: 'http://127.0.0.1:9', JAEGER_URL: jaeger.queryUrl });
       expect(await smoke.exited).toBe(1);
       expect(smoke.stderr()).toMatch(/FAIL POST http:\/\/127\.0\.0\.1:9\/v1\/traces: /);
-    }, 30_000);
+    }, 90_000); // it first waits 30 s for the collector to answer at all
   });
 });
 
