@@ -163,9 +163,12 @@ export async function collectorOutage(options: CollectorOutageOptions): Promise<
           exported + dropped === created,
           `${exported} + ${dropped} vs ${created}`,
         ),
+        // The buffer's span count is the test of boundedness: at this rate an unbounded buffer
+        // would add a few MiB after the window, less than the steps in which the heap grows, so
+        // RSS cannot tell it apart. RSS is held to the coarse bound above and printed.
         check(
-          'memory stays flat in the longer outage: the buffer never exceeds (window + max backoff + 1 s) of spans, RSS within 32 MiB after the window',
-          bufferPeak <= bufferBound && rssLongLate - rssLongEarly <= 32,
+          'memory stays flat in the longer outage: the buffer never exceeds (window + max backoff + 1 s) of spans',
+          bufferPeak <= bufferBound,
           `buffer peak ${bufferPeak} ≤ ${bufferBound} spans, RSS ${round(rssLongEarly)} → ${round(rssLongLate)} MiB`,
         ),
       );
