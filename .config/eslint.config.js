@@ -27,8 +27,8 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
-    // Plain scripts that run in containers (the chart's `helm test`): Node globals.
-    files: ['charts/**/*.mjs'],
+    // Plain scripts that run in containers (the chart's `helm test`, the cluster suite's load): Node globals.
+    files: ['charts/**/*.mjs', 'test/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', setTimeout: 'readonly' } },
   },
 );

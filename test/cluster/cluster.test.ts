@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { hostSnapshot, type HostSnapshot } from '../support/cluster-host.ts';
 import { freePort } from '../support/ports.ts';
+import { parsePrometheus } from '../support/prometheus.ts';
 import { toolBinary } from '../support/tools.ts';
 import {
   apply,
@@ -22,6 +23,7 @@ import {
   run,
   type PortForward,
 } from '../support/cluster.ts';
+import { complete, MUST_KEEP, parseLoadLog, verdict, type LoadRecord, type StoredSpan, type Verdict } from './tiers.ts';
 
 /**
  * The chart and the cdk8s app on a real single-node Kubernetes (cluster/cluster.sh): installed
@@ -35,6 +37,7 @@ const NAMESPACE = 'tb-chart';
 const CDK8S_NAMESPACE = 'tb-cdk8s';
 const PLATFORM_NAMESPACE = 'tb-platform';
 const APPS_NAMESPACE = 'tb-apps';
+const TIERS_NAMESPACE = 'tb-tiers';
 const env = clusterEnv();
 const API_IMAGE = imageRef('api');
 const deployVars = { RELEASE, NAMESPACE, VALUES: localClusterValues, IMAGE: API_IMAGE };
@@ -161,7 +164,7 @@ beforeAll(async () => {
   const up = await run('bash', ['cluster/cluster.sh', 'up'], {}, 1_800_000);
   expect(up.stdout).toContain(`export KUBECONFIG=${env.ADMIN_KUBECONFIG}`);
   // The cluster keeps its state between runs: namespaces of an earlier run go first.
-  await kubectl(['delete', 'namespace', NAMESPACE, CDK8S_NAMESPACE, PLATFORM_NAMESPACE, APPS_NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=3m'], 200_000);
+  await kubectl(['delete', 'namespace', NAMESPACE, CDK8S_NAMESPACE, PLATFORM_NAMESPACE, APPS_NAMESPACE, TIERS_NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=3m'], 200_000);
   await make('cluster-images', {}, 1_800_000);
 }, 3_600_000);
 
@@ -516,6 +519,213 @@ describe("the chart as other teams' telemetry stack, in a third namespace", () =
     await kubectl(['delete', 'namespace', PLATFORM_NAMESPACE, APPS_NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
     for (const dir of crdDirs()) await kubectl(['delete', '-f', dir, '--ignore-not-found', '--wait=true'], 180_000);
   }, 600_000);
+});
+
+describe('agent and gateway tiers under steady load, in a fourth namespace', () => {
+  const TIERS_RELEASE = 'tiers';
+  const tier = (component: string) => `app.kubernetes.io/instance=${TIERS_RELEASE},app.kubernetes.io/component=${component}`;
+  const THRESHOLD_MS = 500;
+  const PERCENTAGE = 20;
+  const DECISION_WAIT_S = 5;
+  /** The sampled share of the rest: within this many percentage points of the policy. */
+  const TOLERANCE = 5;
+  const LOAD = { DURATION_MS: 70_000, RATE: 30, LOCK_EVERY_MS: 8_000, LOCK_MS: 1_200 };
+  const DELETE_AT_MS = 35_000;
+  const STORE = 'tier-store';
+  /** The API's request counter, as its /metrics and Prometheus's OTLP intake both name it. */
+  const REQUESTS = 'http_server_request_duration_count';
+  const figures: Record<string, string | number> = {};
+
+  afterAll(() => {
+    process.stdout.write(`agent-gateway on the cluster: ${Object.entries(figures).map(([k, v]) => `${k}: ${String(v)}`).join('; ')}\n`);
+  });
+
+  it('every error, slow and N+1 trace complete in Jaeger, the rest at the policy\'s share, one gateway deleted mid-traffic; the metrics a gateway forwards equal the API\'s counters', async () => {
+    await kubectl(['create', 'namespace', TIERS_NAMESPACE]);
+    await kubectl(['label', 'namespace', TIERS_NAMESPACE, 'pod-security.kubernetes.io/enforce=restricted']);
+    // A metrics backend for the OTLP destination: a real Prometheus taking OTLP (as Grafana
+    // Cloud's Mimir does), apart from the chart's own, which scrapes the API pods directly.
+    const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: STORE, namespace: TIERS_NAMESPACE, labels: { app: STORE } },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{
+          name: 'prometheus', image: imageRef('prometheus'), imagePullPolicy: 'Never',
+          args: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus', '--web.enable-otlp-receiver'],
+          ports: [{ name: 'http', containerPort: 9090 }],
+          volumeMounts: [{ name: 'data', mountPath: '/prometheus' }],
+          securityContext: restricted,
+          resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+        }],
+        volumes: [{ name: 'data', emptyDir: {} }],
+      },
+    });
+    await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: STORE, namespace: TIERS_NAMESPACE }, spec: { selector: { app: STORE }, ports: [{ name: 'http', port: 9090, targetPort: 'http' }] } });
+
+    const loadPeer = [{ podSelector: { matchLabels: { app: 'tier-load' } } }];
+    const values = {
+      api: { replicas: 2 },
+      collector: {
+        mode: 'agent-gateway',
+        scrapeInterval: '5s',
+        gateway: { replicas: 2, autoscaling: { enabled: false } },
+        tailSampling: { decisionWait: `${DECISION_WAIT_S}s`, latencyThresholdMs: THRESHOLD_MS, percentage: PERCENTAGE },
+        // The store takes metrics only: the OTLP destination's traces go nowhere (the overlay).
+        config: { service: { pipelines: { 'traces/otlp_http': { receivers: ['forward/traces'], exporters: ['nop'] } } } },
+      },
+      destinations: { otlp: { enabled: true, protocol: 'http', endpoint: `http://${STORE}:9090/api/v1/otlp`, insecure: true } },
+      // The load pod locks a table now and then, as a slow database would.
+      networkPolicy: { postgresql: { from: loadPeer } },
+    };
+    const file = join(await mkdtemp(join(tmpdir(), 'tb-tiers-')), 'values.yaml');
+    await writeFile(file, JSON.stringify(values));
+    await helm(['install', TIERS_RELEASE, 'charts/tracebridge', '-n', TIERS_NAMESPACE, '--values', localClusterValues, '--values', file, '--wait', '--timeout', '6m'], 420_000);
+    await kubectl(['-n', TIERS_NAMESPACE, 'wait', '--for=condition=Ready', `pod/${STORE}`, '--timeout=2m']);
+    const pods = async (component: string) => (await kubectl(['-n', TIERS_NAMESPACE, 'get', 'pods', '-l', tier(component), '-o', 'name'])).stdout.trim().split('\n').filter(Boolean);
+    expect(await pods('api')).toHaveLength(2);
+    const gatewaysBefore = (await kubectl(['-n', TIERS_NAMESPACE, 'get', 'pods', '-l', `${tier('collector')},tracebridge.io/collector-tier=gateway`, '-o', 'name'])).stdout.trim().split('\n');
+    expect(gatewaysBefore).toHaveLength(2);
+
+    // The load, from a pod in the namespace through the API's Service.
+    type Deployments = { items: { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } }[] };
+    const apiDeployment = (await kubectlJson<Deployments>(['-n', TIERS_NAMESPACE, 'get', 'deployment', '-l', tier('api')])).items[0]!;
+    const databaseEnv = apiDeployment.spec.template.spec.containers[0]!.env.filter((e) => e.name === 'DATABASE_URL' || e.name === 'PGPASSWORD');
+    const apiService = (await kubectl(['-n', TIERS_NAMESPACE, 'get', 'service', '-l', tier('api'), '-o', 'name'])).stdout.trim().split('/')[1]!;
+    await apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tier-load', namespace: TIERS_NAMESPACE }, data: { 'tier-load.mjs': await readFile(join(import.meta.dirname, 'tier-load.mjs'), 'utf8') } });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'tier-load', namespace: TIERS_NAMESPACE, labels: { app: 'tier-load' } },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{
+          name: 'load', image: API_IMAGE, imagePullPolicy: 'Never', args: ['/load/tier-load.mjs'],
+          env: [{ name: 'API_URL', value: `http://${apiService}:8000` }, ...databaseEnv, ...Object.entries(LOAD).map(([name, value]) => ({ name, value: String(value) }))],
+          volumeMounts: [{ name: 'script', mountPath: '/load' }],
+          securityContext: restricted,
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+        }],
+        volumes: [{ name: 'script', configMap: { name: 'tier-load' } }],
+      },
+    });
+    const logs = async () => (await kubectl(['-n', TIERS_NAMESPACE, 'logs', 'tier-load'])).stdout;
+    // kube-router admits a new pod's address some seconds after it starts: the fixtures retry.
+    const started = await eventually('the load started', async () => parseLoadLog(await logs().catch(() => '')).started || undefined, 120_000, 1000);
+    // Midway, one gateway goes: its share of trace IDs moves to the other, and what it held
+    // waiting for a decision goes with it.
+    await new Promise((r) => setTimeout(r, started + DELETE_AT_MS - Date.now()));
+    const deletedAt = Date.now();
+    await kubectl(['-n', TIERS_NAMESPACE, 'delete', gatewaysBefore[0]!, '--wait=false']);
+    await kubectl(['-n', TIERS_NAMESPACE, 'wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/tier-load', '--timeout=3m'], 200_000);
+    const load = parseLoadLog(await logs());
+    expect(load.done).toBe(true);
+    expect(load.records).toHaveLength(Math.floor((LOAD.DURATION_MS / 1000) * LOAD.RATE));
+
+    // The traces, from Jaeger: every one the policy must keep, and the share of the rest.
+    const ui = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward ${(await kubectl(['-n', TIERS_NAMESPACE, 'get', 'service', '-l', tier('jaeger'), '-o', 'name'])).stdout.trim()} 16686:16686`);
+    try {
+      const stored = async (traceId: string) => {
+        const response = await fetch(`${ui.url}/api/traces/${traceId}`);
+        return response.ok ? (((await response.json()) as { data: { spans: StoredSpan[] }[] }).data[0]?.spans ?? []) : [];
+      };
+      const margin = 200;
+      const judged = load.records.map((r) => ({ r, verdict: verdict(r, THRESHOLD_MS, margin) }));
+      // Traces that could have been waiting in the deleted gateway: from a decision wait (and a
+      // batch) before the deletion until its trace IDs had moved (the resolver, then new
+      // connections) and the replacement had started.
+      const disrupted = (r: LoadRecord) => r.start >= deletedAt - (DECISION_WAIT_S + 2) * 1000 && r.start < deletedAt + 15_000;
+      const mustKeep = judged.filter((j) => MUST_KEEP.has(j.verdict));
+      const found = new Map<string, StoredSpan[]>();
+      const lookUp = async (records: LoadRecord[]) => {
+        for (let i = 0; i < records.length; i += 16) {
+          await Promise.all(records.slice(i, i + 16).map(async (r) => found.set(r.traceId, await stored(r.traceId))));
+        }
+      };
+      // The last decisions come a decision wait after the last spans, then the batch and Jaeger.
+      const steady = mustKeep.filter((j) => !disrupted(j.r)).map((j) => j.r);
+      const missing = await eventually('every kept trace outside the disruption complete in Jaeger', async () => {
+        await lookUp(steady.filter((r) => !complete(r, found.get(r.traceId) ?? [])));
+        const absent = steady.filter((r) => !complete(r, found.get(r.traceId) ?? []));
+        return absent.length === 0 ? absent : undefined;
+      }, 90_000, 5000).catch(() => steady.filter((r) => !complete(r, found.get(r.traceId) ?? [])));
+      await lookUp(judged.filter((j) => !found.has(j.r.traceId)).map((j) => j.r));
+
+      const count = (v: Verdict, inWindow?: boolean) => judged.filter((j) => j.verdict === v && (inWindow === undefined || disrupted(j.r) === inWindow)).length;
+      const rest = judged.filter((j) => j.verdict === 'rest' && !disrupted(j.r));
+      const restKept = rest.filter((j) => (found.get(j.r.traceId)?.length ?? 0) > 0);
+      const share = (100 * restKept.length) / rest.length;
+      const partial = judged.filter((j) => (found.get(j.r.traceId)?.length ?? 0) > 0 && !complete(j.r, found.get(j.r.traceId)!));
+      const inWindow = mustKeep.filter((j) => disrupted(j.r));
+      const lostInWindow = inWindow.filter((j) => !complete(j.r, found.get(j.r.traceId) ?? []));
+      Object.assign(figures, {
+        requests: load.records.length,
+        'must keep (error / 5xx / slow / N+1)': `${count('error')} / ${count('server-error')} / ${count('slow')} / ${count('n-plus-one')}`,
+        'unclear (near the threshold, or unanswered)': count('unclear'),
+        'kept traces outside the disruption, complete in Jaeger': `${steady.length - missing.length}/${steady.length}`,
+        'sampled share of the rest (outside the disruption)': `${restKept.length}/${rest.length} = ${share.toFixed(1)} % (policy ${PERCENTAGE} %)`,
+        'gateway deleted at': `${Math.round((deletedAt - started) / 1000)} s of ${LOAD.DURATION_MS / 1000} s`,
+        'kept traces in the disruption window, lost or incomplete': `${lostInWindow.length}/${inWindow.length}`,
+        'partial traces stored (any)': partial.length,
+      });
+      expect(missing.map((r) => `${r.kind} ${r.traceId} ${String(r.status)} ${r.latencyMs} ms`)).toEqual([]);
+      for (const v of ['error', 'slow', 'n-plus-one'] as const) expect(count(v, false), v).toBeGreaterThan(0);
+      expect(rest.length).toBeGreaterThan(600);
+      expect(Math.abs(share - PERCENTAGE)).toBeLessThanOrEqual(TOLERANCE);
+      // A trace split across gateways would be stored in parts: loadbalancing keeps it whole,
+      // except around the deletion (counted above, not held to zero).
+      expect(partial.filter((j) => !disrupted(j.r)).map((j) => j.r.traceId)).toEqual([]);
+    } finally {
+      await ui.stop();
+    }
+    // The deleted gateway was replaced; both Ready again.
+    const gateways = (await kubectl(['-n', TIERS_NAMESPACE, 'get', 'deployment', '-l', tier('collector'), '-o', 'name'])).stdout.trim();
+    await kubectl(['-n', TIERS_NAMESPACE, 'rollout', 'status', gateways, '--timeout=3m'], 200_000);
+
+    // Metrics: the API pods' own counters, and what reached the store through agent and gateways.
+    const routesOf = (samples: { labels: Record<string, string>; value: number }[]) => {
+      const sums = new Map<string, number>();
+      for (const s of samples) if (s.labels.http_route) sums.set(s.labels.http_route, (sums.get(s.labels.http_route) ?? 0) + s.value);
+      return Object.fromEntries([...sums].sort());
+    };
+    const own = async () => {
+      const all: { labels: Record<string, string>; value: number }[] = [];
+      for (const pod of await pods('api')) {
+        const forward = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward ${pod} 9464:9464`);
+        try {
+          all.push(...parsePrometheus(await (await fetch(`${forward.url}/metrics`)).text()).filter((s) => s.name === REQUESTS));
+        } finally {
+          await forward.stop();
+        }
+      }
+      return routesOf(all);
+    };
+    const storeForward = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward svc/${STORE} 9090:9090`);
+    try {
+      const inStore = async () => {
+        const response = await fetch(`${storeForward.url}/api/v1/query?query=${encodeURIComponent(REQUESTS)}`);
+        const result = ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+        return { series: result.length, routes: routesOf(result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))) };
+      };
+      const { counters, store } = await eventually('the store equal to the API pods\' counters', async () => {
+        const counters = await own();
+        const store = await inStore();
+        return JSON.stringify(store.routes) === JSON.stringify(counters) ? { counters, store } : undefined;
+      }, 120_000, 5000).catch(async () => ({ counters: await own(), store: await inStore() }));
+      figures['requests counted by the API pods / in the store, by route'] = JSON.stringify(counters) + ' / ' + JSON.stringify(store.routes);
+      expect(store.routes).toEqual(counters);
+      expect(Object.values(counters).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(load.records.length);
+    } finally {
+      await storeForward.stop();
+    }
+    await helm(['uninstall', TIERS_RELEASE, '-n', TIERS_NAMESPACE, '--wait', '--timeout', '3m']);
+    await kubectl(['delete', 'namespace', TIERS_NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
+  }, 1_500_000);
 });
 
 describe('the cdk8s app on the local cluster, in a second namespace', () => {
