@@ -159,7 +159,8 @@ describe('collector.mode agent-gateway (examples/agent-gateway)', () => {
     expect(headless.clusterIP).toBe('None');
     expect(matches(headless.selector, gateway.spec.template.metadata.labels)).toBe(true);
     expect(matches(headless.selector, agent.spec.template.metadata.labels)).toBe(false);
-    expect(headless.ports).toMatchObject([{ name: 'otlp-grpc', port: 4317 }]);
+    // OTLP for the agents; metrics for a ServiceMonitor (the collector Service reaches the agents only).
+    expect(headless.ports).toMatchObject([{ name: 'otlp-grpc', port: 4317 }, { name: 'metrics', port: 8888 }]);
 
     // The HPA owns the replica count.
     expect(gateway.spec.replicas).toBeUndefined();

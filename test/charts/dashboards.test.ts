@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startCollector, startJaeger, type Collector, type Jaeger } from '../support/backends.ts';
+import { dataOf, find, renderExample } from '../support/chart.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { freePort } from '../support/ports.ts';
 import { repoRoot, startTracedApi, type ManagedProcess } from '../support/process.ts';
@@ -16,7 +17,9 @@ import { startPrometheus, type Prometheus, type PrometheusQueryResponse, type Pr
  * evaluated by a real Prometheus scraping the real traced API and the real collector (shipped
  * pipeline) after traffic that exercises what the panels chart, and must return a series with a
  * finite value. The job names are those of collector/prometheus.yaml, which the chart's
- * Prometheus uses too.
+ * Prometheus uses too. The collector is scraped twice, through the chart's own relabeling of the
+ * collector job: once as a pod with the tier label of agent-gateway mode (gateway), once as one
+ * without (deployment mode), so the collector dashboard's Tier variable is tried both ways.
  */
 
 const DASHBOARDS = join(repoRoot, 'charts/tracebridge/files/dashboards');
@@ -25,6 +28,11 @@ const API_JOB = 'tracebridge-api';
 const COLLECTOR_JOB = 'otel-collector';
 /** The uid the chart provisions its Prometheus datasource with. */
 const PROMETHEUS_UID = 'prometheus';
+/** The label the chart's scrapes give the collector's metrics from its pods' tier label, and the dashboard variable filtering on it. */
+const TIER_LABEL = 'collector_tier';
+const TIER_FILTER = `${TIER_LABEL}=~"$tier"`;
+/** What the collector panels call a collector without a tier (deployment mode). */
+const UNTIERED = 'collector';
 
 /**
  * What Grafana substitutes for its macros. $__rate_interval is max($__interval + scrape interval,
@@ -135,12 +143,12 @@ function isPrometheus(ref: DatasourceRef | string | null | undefined, dashboard:
   return declared?.type === 'datasource' && declared.query === 'prometheus';
 }
 
-/** The expression as Grafana would send it: macros and template variables replaced. */
-function expand(expr: string, dashboard: Dashboard): string {
+/** The expression as Grafana would send it: macros and template variables (their current values, or `chosen`) replaced. */
+function expand(expr: string, dashboard: Dashboard, chosen: Record<string, string> = {}): string {
   const variables = new Map<string, string>();
   for (const v of dashboard.templating?.list ?? []) {
     if (v.type === 'datasource') continue;
-    const value = v.current?.value;
+    const value = chosen[v.name] ?? v.current?.value;
     const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
     variables.set(v.name, values.includes('$__all') ? (v.allValue ?? '.*') : values.join('|'));
   }
@@ -190,6 +198,42 @@ describe('dashboard files', () => {
       }
     });
   }
+
+  it('every query of the collector\'s own metrics (otelcol_*) is filtered by the Tier variable and split by tier', () => {
+    const collectorQueries = queryCases.filter(({ target }) => /\botelcol_/.test(target.expr ?? ''));
+    expect(collectorQueries.length).toBeGreaterThan(30);
+    for (const { name, dashboard, target } of collectorQueries) {
+      const expr = target.expr!;
+      // Every selector of an otelcol_* metric, whichever dashboard it is in.
+      for (const [selector, matchers] of expr.matchAll(/\botelcol_\w+(\{[^}]*\})?/g)) {
+        expect(matchers ?? '', `${name}: ${selector} has no ${TIER_FILTER}`).toContain(TIER_FILTER);
+      }
+      // Every aggregation keeps the tier, and the legend shows it.
+      for (const [aggregation, grouping] of expr.matchAll(/\b(?:sum|min|max|avg|count|topk|bottomk|quantile)\b\s*(?:by\s*\(([^)]*)\))?\s*\(/g)) {
+        expect(grouping?.split(',').map((l) => l.trim()) ?? [], `${name}: ${aggregation} drops ${TIER_LABEL}`).toContain(TIER_LABEL);
+      }
+      expect(target.legendFormat, name).toContain(`{{${TIER_LABEL}}}`);
+      // A collector without a tier is named, not printed as "collector_tier" by Grafana's legend.
+      expect(expr, name).toMatch(new RegExp(`^label_replace\\(.*, "${TIER_LABEL}", "${UNTIERED}", "${TIER_LABEL}", ""\\)$`));
+      expect(dashboard.templating?.list?.map((v) => v.name), name).toContain('tier');
+    }
+  });
+
+  it('the Tier variable lists the tiers the collector\'s metrics carry, and All also matches metrics without one', () => {
+    const { dashboard } = dashboardFiles.find((d) => d.file === 'collector.json')!;
+    const tier = dashboard.templating!.list!.find((v) => v.name === 'tier')!;
+    expect(tier).toMatchObject({
+      type: 'query',
+      includeAll: true,
+      // Grafana's default All value lists the values found: a metric without the label would match none.
+      allValue: '.*',
+      current: { value: '$__all' },
+      datasource: { type: 'prometheus', uid: '${datasource}' },
+      query: { query: `label_values(otelcol_process_uptime{job="${COLLECTOR_JOB}"}, ${TIER_LABEL})` },
+    });
+    // The datasource variable comes first: the Tier variable's query uses it.
+    expect(dashboard.templating!.list!.map((v) => v.name)).toEqual(['datasource', 'tier']);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +344,24 @@ beforeAll(async () => {
     API_SCRAPE_INTERVAL: '1s',
   });
   const collectorMetrics = new URL(collector.metricsUrl).host;
+  // The collector as the chart's Prometheus finds it in agent-gateway mode: a pod with the tier
+  // label, as Kubernetes discovery describes it, relabeled by the chart's own collector job; and
+  // the same pod without the label (deployment mode).
+  const { objects } = await renderExample('agent-gateway');
+  const chartJob = (parseYaml(dataOf(find(objects, 'ConfigMap', 'tracebridge-prometheus'))['prometheus.yml']!) as { scrape_configs: { job_name: string; relabel_configs: unknown[] }[] })
+    .scrape_configs.find((j) => j.job_name === COLLECTOR_JOB)!;
+  const gatewayPodLabels = (find(objects, 'Deployment', 'tracebridge-collector-gateway').spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+  const tierKey = Object.keys(gatewayPodLabels).find((k) => gatewayPodLabels[k] === 'gateway')!;
+  const pod = (name: string, labels: Record<string, string> = {}) => ({
+    job: COLLECTOR_JOB,
+    target: collectorMetrics,
+    relabelConfigs: chartJob.relabel_configs,
+    labels: {
+      __meta_kubernetes_pod_name: name,
+      __meta_kubernetes_pod_container_port_name: 'metrics',
+      ...Object.fromEntries(Object.entries(labels).map(([k, v]) => [`__meta_kubernetes_pod_label_${k.replace(/[^a-zA-Z0-9_]/g, '_')}`, v])),
+    },
+  });
   const [traced, started] = await Promise.all([
     startTracedApi({
       databaseUrl: database.url,
@@ -317,7 +379,8 @@ beforeAll(async () => {
     startPrometheus(
       [
         { job: API_JOB, target: `127.0.0.1:${apiMetricsPort}` },
-        { job: COLLECTOR_JOB, target: collectorMetrics },
+        pod('tracebridge-collector-gateway-0', { [tierKey]: 'gateway' }),
+        pod('tracebridge-collector-0'),
       ],
       { scrapeIntervalS: 1, port: prometheusPort },
     ),
@@ -412,6 +475,34 @@ describe('every panel query returns data from a real Prometheus', () => {
   });
 });
 
+const tierCases = queryCases.filter(({ target }) => /\botelcol_/.test(target.expr ?? ''));
+
+const tiersOf = (series: PromSeries[]) => [...new Set(finite(series).map((s) => s.metric[TIER_LABEL]))].sort();
+
+/** Polls `expr` until its series with a finite value are of `tiers` (each scrape target's rates start after its second sample), or the data deadline passes. */
+async function settled(expr: string, tiers: string[]): Promise<PromSeries[]> {
+  for (;;) {
+    const response = await prometheus!.query(expr);
+    expect(response.status, `${expr}\n${response.error ?? ''}`).toBe('success');
+    if (tiersOf(seriesOf(response)).join() === tiers.join() || Date.now() > dataDeadline) return seriesOf(response);
+    await sleep(250);
+  }
+}
+
+describe('the Tier variable selects the tiers on a real Prometheus (a gateway pod and a collector without a tier)', () => {
+  it.each(tierCases)('$name', async ({ dashboard, target }) => {
+    // All: both, the one without a tier named as the legend shows it.
+    const all = await settled(expand(target.expr!, dashboard), [UNTIERED, 'gateway']);
+    expect(tiersOf(all), target.expr).toEqual([UNTIERED, 'gateway']);
+    // One tier: only its series.
+    const gateway = await settled(expand(target.expr!, dashboard, { tier: 'gateway' }), ['gateway']);
+    expect(tiersOf(gateway)).toEqual(['gateway']);
+    expect(gateway.every((s) => s.metric[TIER_LABEL] === 'gateway')).toBe(true);
+    // A tier no collector has: nothing at all (no zero fallback built from another tier).
+    expect(seriesOf(await prometheus!.query(expand(target.expr!, dashboard, { tier: 'agent' })))).toEqual([]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // The alerts (files/alerts.yaml, the chart's PrometheusRule) on the same real Prometheus.
 
@@ -439,5 +530,19 @@ describe('every alert expression evaluates on a real Prometheus and names only m
       await sleep(250);
     }
     expect(series, expr).not.toHaveLength(0);
+  });
+
+  it('TracebridgeCollectorExportFailing says which tier fails: the gateway\'s alert carries collector_tier, the untiered collector\'s none', async () => {
+    const { expr } = ALERTS.find((a) => a.alert === 'TracebridgeCollectorExportFailing')!;
+    let series: PromSeries[];
+    for (;;) {
+      series = seriesOf(await prometheus!.query(expr));
+      if (series.length >= 2 || Date.now() > dataDeadline) break;
+      await sleep(250);
+    }
+    const byPod = new Map(series.map((s) => [s.metric.pod, s.metric[TIER_LABEL]]));
+    expect(byPod.get('tracebridge-collector-gateway-0'), expr).toBe('gateway');
+    expect(byPod.has('tracebridge-collector-0'), expr).toBe(true);
+    expect(byPod.get('tracebridge-collector-0')).toBeUndefined();
   });
 });

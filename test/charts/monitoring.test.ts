@@ -59,6 +59,10 @@ const jobOf = (o: K8sObject) => endpointOf(o).relabelings!.find((r) => r.targetL
 const matches = (labels: Record<string, string> | undefined, selector: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
+/** The relabeling that labels the collector's metrics with its pods' tier (tracebridge.io/collector-tier), as the operator spells it. */
+const TIER_RELABELING = { action: 'replace', sourceLabels: ['__meta_kubernetes_pod_label_tracebridge_io_collector_tier'], targetLabel: 'collector_tier' };
+const podLabelsOf = (o: K8sObject) => (o.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tracebridge-monitoring-'));
@@ -139,7 +143,7 @@ describe('ServiceMonitor and PodMonitor', () => {
     expect(endpointOf(monitor)).toMatchObject({
       interval: '30s',
       scrapeTimeout: '10s',
-      relabelings: [{ action: 'replace', targetLabel: 'job', replacement: 'otel-collector' }, { targetLabel: 'cluster', replacement: 'eu-1' }],
+      relabelings: [{ action: 'replace', targetLabel: 'job', replacement: 'otel-collector' }, TIER_RELABELING, { targetLabel: 'cluster', replacement: 'eu-1' }],
       metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'go_.*', action: 'drop' }],
     });
   });
@@ -151,6 +155,45 @@ describe('ServiceMonitor and PodMonitor', () => {
       'serviceMonitor.enabled and podMonitor.enabled: choose one (both would scrape every pod twice)',
     );
     expect(await renderError({ set: { 'serviceMonitor.enabled': 'true', 'serviceMonitor.interval': '30 seconds' } })).toContain("at '/serviceMonitor/interval'");
+  });
+});
+
+describe('examples/agent-gateway: every scrape of the collector labels its metrics with the tier', () => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    ({ objects } = await renderExample('agent-gateway'));
+  });
+  const tiers = () => [find(objects, 'DaemonSet', 'tracebridge-collector-agent'), find(objects, 'Deployment', 'tracebridge-collector-gateway')];
+
+  it('from the pod label each tier\'s pods carry, under the name Kubernetes discovery gives it', () => {
+    expect(tiers().map((w) => podLabelsOf(w)['tracebridge.io/collector-tier'])).toEqual(['agent', 'gateway']);
+    // Discovery turns every character outside [a-zA-Z0-9_] of a pod label's name into _.
+    expect(TIER_RELABELING.sourceLabels).toEqual([`__meta_kubernetes_pod_label_${'tracebridge.io/collector-tier'.replace(/[^a-zA-Z0-9_]/g, '_')}`]);
+  });
+
+  it('the chart\'s Prometheus: the collector job, and no other', () => {
+    const jobs = (parse(dataOf(find(objects, 'ConfigMap', 'tracebridge-prometheus'))['prometheus.yml']!) as { scrape_configs: { job_name: string; relabel_configs: Record<string, unknown>[] }[] }).scrape_configs;
+    const snake = { action: 'replace', source_labels: TIER_RELABELING.sourceLabels, target_label: TIER_RELABELING.targetLabel };
+    expect(jobs.find((j) => j.job_name === 'otel-collector')!.relabel_configs).toContainEqual(snake);
+    expect(jobs.find((j) => j.job_name === 'tracebridge-api')!.relabel_configs.filter((r) => r.target_label === 'collector_tier')).toEqual([]);
+  });
+
+  it.each(['serviceMonitor', 'podMonitor'])('%s: the collector\'s endpoint, and it reaches the pods of both tiers', async (key) => {
+    const { objects: rendered } = await renderExample('agent-gateway', { set: { [`${key}.enabled`]: 'true', [`${key}.relabelings[0].targetLabel`]: 'cluster', [`${key}.relabelings[0].replacement`]: 'eu-1' } });
+    const kind = key === 'serviceMonitor' ? 'ServiceMonitor' : 'PodMonitor';
+    const collector = find(rendered, kind, 'tracebridge-collector');
+    // After the job, before the user's own (which may override it).
+    expect(endpointOf(collector).relabelings).toEqual([{ action: 'replace', targetLabel: 'job', replacement: 'otel-collector' }, TIER_RELABELING, { targetLabel: 'cluster', replacement: 'eu-1' }]);
+    expect(endpointOf(find(rendered, kind, 'tracebridge-api')).relabelings).not.toContainEqual(TIER_RELABELING);
+    // The pods the monitor scrapes: directly (PodMonitor), or behind the Services it selects that have the port (ServiceMonitor).
+    const selectors = kind === 'PodMonitor'
+      ? [specOf(collector).selector.matchLabels]
+      : rendered
+        .filter((o) => o.kind === 'Service' && matches(o.metadata.labels, specOf(collector).selector.matchLabels))
+        .filter((svc) => (svc.spec as { ports: { name: string }[] }).ports.some((p) => p.name === endpointOf(collector).port))
+        .map((svc) => (svc.spec as { selector: Record<string, string> }).selector);
+    const scraped = tiers().filter((w) => selectors.some((sel) => matches(podLabelsOf(w), sel)));
+    expect(scraped.map((w) => w.metadata.name)).toEqual(['tracebridge-collector-agent', 'tracebridge-collector-gateway']);
   });
 });
 
@@ -214,6 +257,17 @@ describe('PrometheusRule: the alerts of files/alerts.yaml', () => {
     expect([...used].filter((name) => name !== 'up' && !queried.has(name))).toEqual([]);
   });
 
+  it('the collector alerts keep the tier (collector_tier) in every aggregation', () => {
+    const collectorRules = alertsFile.groups.flatMap((g) => g.rules).filter((r) => /\botelcol_/.test(r.expr));
+    expect(collectorRules.map((r) => r.alert)).toEqual(['TracebridgeCollectorRefusingData', 'TracebridgeCollectorDroppingData', 'TracebridgeCollectorExportFailing']);
+    for (const rule of collectorRules) {
+      const groupings = [...rule.expr.matchAll(/\b(?:sum|min|max|avg|count)\s*(?:by\s*\(([^)]*)\))?\s*\(/g)].map((m) => m[1]?.split(',').map((l) => l.trim()) ?? []);
+      expect(groupings.length, rule.alert).toBeGreaterThan(0);
+      for (const labels of groupings) expect(labels, rule.alert).toContain('collector_tier');
+      expect(rule.annotations?.description, rule.alert).toContain('{{ with $labels.collector_tier }}');
+    }
+  });
+
   it('ship unchanged as the PrometheusRule spec, which promtool accepts', async () => {
     const { objects } = await renderChart({ set: { 'prometheusRule.enabled': 'true' } });
     const rule = find(objects, 'PrometheusRule', 'tracebridge-alerts');
@@ -254,6 +308,16 @@ describe('PrometheusRule: the alerts of files/alerts.yaml', () => {
     const result = await promtool(['test', 'rules', 'tests.yaml'], work);
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/alertname: TracebridgeApiHighErrorRate/);
+  });
+
+  it('the unit tests fail when a collector alert drops the tier (they prove the alert says which one)', async () => {
+    const work = await mkdtemp(join(dir, 'promtool-tier-'));
+    await writeFile(join(work, 'alerts.yaml'), readFileSync(ALERTS_FILE, 'utf8').replaceAll('collector_tier, ', ''));
+    copyFileSync(PROMTOOL_TESTS, join(work, 'tests.yaml'));
+    const result = await promtool(['test', 'rules', 'tests.yaml'], work);
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/alertname: TracebridgeCollectorRefusingData/);
+    expect(result.output).toMatch(/alertname: TracebridgeCollectorExportFailing/);
   });
 
   it('alertLabels label every alert (over its own) and disabled leaves alerts out', async () => {

@@ -6,10 +6,16 @@ import { freePort } from './ports.ts';
 import { runProcess, waitForHttp, type ManagedProcess } from './process.ts';
 import { toolBinary } from './tools.ts';
 
-/** One scrape job: a job name and the `host:port` it scrapes at /metrics. */
+/**
+ * One scrape target: its job name and the `host:port` it scrapes at /metrics. Targets of the same
+ * job share one scrape config; `labels` are the target's own (`__meta_*` ones stand in for what
+ * Kubernetes discovery would give), `relabelConfigs` the job's (the same on each of its targets).
+ */
 export interface ScrapeTarget {
   job: string;
   target: string;
+  labels?: Record<string, string>;
+  relabelConfigs?: unknown[];
 }
 
 /** One element of an instant-query result (`resultType: vector`). */
@@ -41,7 +47,16 @@ export const prometheusBinary = () => toolBinary('PROMETHEUS_BIN');
 export function prometheusConfig(targets: ScrapeTarget[], scrapeIntervalS: number): string {
   const config = {
     global: { scrape_interval: `${scrapeIntervalS}s`, scrape_timeout: `${scrapeIntervalS}s`, evaluation_interval: `${scrapeIntervalS}s` },
-    scrape_configs: targets.map(({ job, target }) => ({ job_name: job, static_configs: [{ targets: [target] }] })),
+    scrape_configs: [...new Set(targets.map((t) => t.job))].map((job) => {
+      const ofJob = targets.filter((t) => t.job === job);
+      const relabel = ofJob[0]!.relabelConfigs;
+      if (ofJob.some((t) => JSON.stringify(t.relabelConfigs) !== JSON.stringify(relabel))) throw new Error(`job ${job}: its targets have different relabelConfigs`);
+      return {
+        job_name: job,
+        static_configs: ofJob.map(({ target, labels }) => ({ targets: [target], ...(labels && { labels }) })),
+        ...(relabel && { relabel_configs: relabel }),
+      };
+    }),
   };
   return JSON.stringify(config, null, 2);
 }

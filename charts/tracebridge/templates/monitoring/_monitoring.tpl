@@ -36,6 +36,9 @@ Service's or monitor's name. Call with (list $ "job-name" .Values.serviceMonitor
     - action: replace
       targetLabel: job
       replacement: {{ index . 1 }}
+    {{- if eq (index (include "tracebridge.scrapeJobs" (index . 0) | fromYaml) (index . 1)) "collector" }}
+    {{- include "tracebridge.collectorTierRelabeling" (list (index . 0) "operator") | nindent 4 }}
+    {{- end }}
     {{- with $values.relabelings }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
