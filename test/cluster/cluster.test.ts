@@ -723,6 +723,19 @@ describe('agent and gateway tiers under steady load, in a fourth namespace', () 
     } finally {
       await storeForward.stop();
     }
+    // The chart's Prometheus tells the tiers apart (collector_tier, what the dashboards filter on).
+    const chartPrometheus = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward ${(await kubectl(['-n', TIERS_NAMESPACE, 'get', 'service', '-l', tier('prometheus'), '-o', 'name'])).stdout.trim()} 9090:9090`);
+    try {
+      const byTier = await eventually('the collector targets up, by tier', async () => {
+        const response = await fetch(`${chartPrometheus.url}/api/v1/query?query=${encodeURIComponent('count by (collector_tier) (up{job="otel-collector"} == 1)')}`);
+        const result = ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+        const tiers = Object.fromEntries(result.map((r) => [r.metric.collector_tier ?? '', Number(r.value[1])]));
+        return tiers.agent === 1 && tiers.gateway === 2 ? tiers : undefined;
+      }, 90_000, 5000);
+      expect(byTier).toEqual({ agent: 1, gateway: 2 });
+    } finally {
+      await chartPrometheus.stop();
+    }
     await helm(['uninstall', TIERS_RELEASE, '-n', TIERS_NAMESPACE, '--wait', '--timeout', '3m']);
     await kubectl(['delete', 'namespace', TIERS_NAMESPACE, '--wait=true', '--timeout=3m'], 200_000);
   }, 1_500_000);
