@@ -25,7 +25,7 @@ import { round } from '../stats.ts';
  *   span is accepted, none refused, no trace is evicted before its decision (numTraces full),
  *   and the exporter neither fails nor drops. CPU and RSS are read once the gateway holds a full
  *   decisionWait of traces. The Jaeger destination is a stand-in that acknowledges without
- *   decoding; the kept share is the spans it was sent over the spans accepted.
+ *   decoding; the kept share is the processor's count of traces kept over traces decided.
  * - One agent (base + the scrape fragment + topology/agent.yaml): its loadbalancing exporter gets
  *   a static list of two stand-in gateways instead of the k8s resolver, and k8s_attributes a
  *   kubeconfig naming an unreachable API server (as test/e2e/tail-sampling.test.ts runs it:
@@ -38,7 +38,7 @@ import { round } from '../stats.ts';
  * chart README, "Performance" in the README): the figure fails when a run measures less, so the
  * table cannot claim more than `make bench` shows.
  */
-export const GATEWAY_SPANS_PER_CORE_CLAIMED = 10_000;
+export const GATEWAY_SPANS_PER_CORE_CLAIMED = 20_000;
 
 const EXAMPLE = 'agent-gateway';
 /** Of the traces offered to the gateway, every 50th is a 503. */
@@ -133,8 +133,8 @@ interface GatewayStep {
 async function gateway(bench: Bench, objects: K8sObject[]) {
   const chart = collectorOf(objects, { kind: 'Deployment', name: 'tracebridge-collector-gateway' });
   const smoke = bench.options.smoke;
-  // The smoke run checks the harness: it decides after 2 s instead of the chart's wait.
-  const decisionWait = smoke ? '2s' : (chart.env.TAIL_SAMPLING_DECISION_WAIT ?? '');
+  // The smoke run checks the harness: it decides after 1 s instead of the chart's wait.
+  const decisionWait = smoke ? '1s' : (chart.env.TAIL_SAMPLING_DECISION_WAIT ?? '');
   const waitSeconds = seconds(decisionWait);
   const numTraces = Number(chart.env.TAIL_SAMPLING_NUM_TRACES);
   const percentage = Number(chart.env.TAIL_SAMPLING_PERCENTAGE);
@@ -211,7 +211,7 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
     };
 
     const steps: GatewayStep[] = [];
-    const ladder = smoke ? [1000, 2000] : [8000, 12000, 16000, 20000, 24000];
+    const ladder = smoke ? [1000, 2000] : [10000, 15000, 20000, 22500, 25000];
     let pass: GatewayStep | undefined;
     let fail: GatewayStep | undefined;
     for (const rate of ladder) {
@@ -223,17 +223,16 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
         break;
       }
     }
-    // Everything offered is decided decisionWait after it arrived: then the kept share is final.
-    for (let i = 0; i < waitSeconds + 10; i++) {
-      await sleep(1000);
-      if (sum(await metrics(gw.metricsUrl), 'otelcol_processor_tail_sampling_sampling_traces_on_memory') === 0) break;
-    }
-    await sleep(2000);
-    const totals = await scrape(gw.metricsUrl);
+    // Everything offered is decided a decisionWait (and a tick) after it arrived, then batched.
+    await sleep((waitSeconds + 2) * 1000);
+    const finalSamples = await metrics(gw.metricsUrl);
+    const totals = await scrape(gw.metricsUrl, finalSamples);
+    const decided = (sampled: string) => counter(finalSamples, 'otelcol_processor_tail_sampling_global_count_traces_sampled', (l) => l.sampled === sampled);
+    const tailSamplingSeries = finalSamples.filter((s) => s.name.startsWith('otelcol_processor_tail_sampling_global'));
     const kept = (totals.sent['otlp_grpc/jaeger'] ?? 0) - (totals0.sent['otlp_grpc/jaeger'] ?? 0);
     const acceptedAll = totals.accepted - totals0.accepted;
     const expectedShare = 1 / SERVER_ERROR_EVERY + (1 - 1 / SERVER_ERROR_EVERY) * (percentage / 100);
-    return { chart, decisionWait, numTraces, percentage, idleRss, steps, pass, fail, kept, acceptedAll, expectedShare, totals, totals0, jaeger: jaeger.counts, log: gw.proc.log, close: async () => { client.close(); await gw.stop(); jaeger.close(); } };
+    return { chart, decisionWait, numTraces, percentage, idleRss, steps, pass, fail, kept, acceptedAll, expectedShare, totals, totals0, tracesKept: decided('true'), tracesDropped: decided('false'), tailSamplingSeries, jaeger: jaeger.counts, log: gw.proc.log, close: async () => { client.close(); await gw.stop(); jaeger.close(); } };
   } catch (error) {
     client.close();
     await gw.stop();
@@ -325,16 +324,18 @@ export async function collectorTopology(bench: Bench): Promise<void> {
   const gw = await gateway(bench, objects);
   await gw.close();
   const sustained = gw.pass ? Math.round(gw.pass.acceptedPerSecond) : 0;
-  bench.record({ figure: 8, name: `gateway · spans/s sustained, examples/${EXAMPLE}, tail sampling, 1 core, zero refused/evicted/dropped`, value: sustained, unit: 'spans/s', target: `>= ${GATEWAY_SPANS_PER_CORE_CLAIMED}` });
+  bench.record({ figure: 8, name: `gateway · spans/s sustained, examples/${EXAMPLE} (tail sampling), 1 core, zero refused/evicted/dropped`, value: sustained, unit: 'spans/s', target: `>= ${GATEWAY_SPANS_PER_CORE_CLAIMED}` });
   if (gw.pass) {
     bench.record({ figure: 8, name: 'gateway · CPU at the sustained rate', value: round(gw.pass.gatewayCores, 2), unit: 'cores', target: null });
+    // Not moved by other processes competing for the core: what one core would sustain alone.
     bench.record({ figure: 8, name: 'gateway · spans per CPU-second at the sustained rate', value: Math.round(gw.pass.acceptedPerSecond / gw.pass.gatewayCores), unit: 'spans/CPU-s', target: null });
-    bench.record({ figure: 8, name: `gateway · RSS at the sustained rate (decisionWait ${gw.decisionWait} of traces held)`, value: round(gw.pass.rssMb), unit: 'MB', target: null });
+    bench.record({ figure: 8, name: 'gateway · RSS at the sustained rate', value: round(gw.pass.rssMb), unit: 'MB', target: null });
+    bench.record({ figure: 8, name: 'gateway · traces held at the sustained rate', value: gw.pass.tracesOnMemory, unit: 'traces', target: null });
   }
   bench.record({ figure: 8, name: 'gateway · RSS idle', value: round(gw.idleRss / MB), unit: 'MB', target: null });
   bench.record({ figure: 8, name: 'gateway · highest rate offered', value: Math.max(...gw.steps.map((s) => s.rate)), unit: 'spans/s', target: null });
-  const share = gw.acceptedAll > 0 ? gw.kept / gw.acceptedAll : 0;
-  bench.record({ figure: 8, name: `gateway · kept share of the spans (policy: ${round(gw.expectedShare * 100)} %)`, value: round(share * 100), unit: '%', target: null });
+  const decided = gw.tracesKept + gw.tracesDropped;
+  bench.record({ figure: 8, name: `gateway · traces kept of those decided (policy: ${round(gw.expectedShare * 100)} %)`, value: decided > 0 ? round((gw.tracesKept / decided) * 100) : 0, unit: '%', target: null });
   bench.record({ figure: 8, name: 'gateway · export failures (send-failed + dropped), whole run', value: gw.totals.sendFailed - gw.totals0.sendFailed + gw.totals.enqueueFailed - gw.totals0.enqueueFailed, unit: 'spans', target: '= 0' });
 
   const ag = await agent(bench, objects);
@@ -361,8 +362,11 @@ export async function collectorTopology(bench: Bench): Promise<void> {
       spansPerRequest: SPANS_PER_REQUEST,
       firstNotSustained: gw.fail ? { rate: gw.fail.rate, why: gw.fail.why } : null,
       steps: gw.steps.map((s) => ({ ...s, acceptedPerSecond: Math.round(s.acceptedPerSecond), gatewayCores: round(s.gatewayCores, 2), rssMb: round(s.rssMb) })),
-      kept: gw.kept,
-      accepted: gw.acceptedAll,
+      spansSentToDestination: gw.kept,
+      spansAccepted: gw.acceptedAll,
+      tracesKept: gw.tracesKept,
+      tracesNotKept: gw.tracesDropped,
+      tailSamplingSeries: gw.tailSamplingSeries,
       standIn: gw.jaeger,
       log: gw.log,
     },
