@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify, parse } from 'yaml';
 import { configArgs, configDir } from '../../../collector/fragments.ts';
 import { toolBinary } from '../../support/backends.ts';
-import { collectorOf, renderExample, unreachableKubeconfig, writeCollectorFiles, type ChartCollector, type K8sObject } from '../../support/chart.ts';
+import { collectorOf, find, podSpecs, renderExample, unreachableKubeconfig, writeCollectorFiles, type ChartCollector, type K8sObject } from '../../support/chart.ts';
 import { freePort } from '../../support/ports.ts';
 import type { Sample } from '../../support/prometheus.ts';
 import type { Bench } from '../environment.ts';
@@ -23,7 +23,8 @@ import { round } from '../stats.ts';
  *   increasing rates of whole API-shaped traces (5 spans, a fresh random trace ID each, 2 % of
  *   them a 503 so that a policy other than the share keeps some). A rate is sustained when every
  *   span is accepted, none refused, no trace is evicted before its decision (numTraces full),
- *   and the exporter neither fails nor drops. CPU and RSS are read once the gateway holds a full
+ *   the exporter neither fails nor drops, and the Go heap stays below where the memory limiter
+ *   would refuse data in the pod (its percentages of the chart's memory limit). CPU and RSS are read once the gateway holds a full
  *   decisionWait of traces. The Jaeger destination is a stand-in that acknowledges without
  *   decoding; the kept share is the processor's count of traces kept over traces decided.
  * - One agent (base + the scrape fragment + topology/agent.yaml): its loadbalancing exporter gets
@@ -41,6 +42,7 @@ import { round } from '../stats.ts';
 export const GATEWAY_SPANS_PER_CORE_CLAIMED = 20_000;
 
 const EXAMPLE = 'agent-gateway';
+const GATEWAY = 'tracebridge-collector-gateway';
 /** Of the traces offered to the gateway, every 50th is a 503. */
 const SERVER_ERROR_EVERY = 50;
 const AGENT_RATES = [1000, 5000];
@@ -60,6 +62,29 @@ function seconds(duration: string): number {
   }
   if (consumed !== duration || consumed === '') throw new Error(`not a duration: ${duration}`);
   return total;
+}
+
+/** A Kubernetes memory quantity ("1Gi", "512Mi", "800M", "1073741824") in bytes. */
+function memoryBytes(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
+  if (!m) throw new Error(`not a memory quantity: ${quantity}`);
+  const units: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * units[m[2] ?? '']!;
+}
+
+/**
+ * The heap size at which the gateway's memory_limiter (base.yaml, percentages of the container's
+ * memory limit) starts refusing data in the pod. Outside a cgroup it would take the machine's
+ * memory instead, so the figure checks the heap against the pod's figure itself.
+ */
+function softLimitInPod(objects: K8sObject[], chart: ChartCollector): { limit: string; bytes: number } {
+  const container = podSpecs([find(objects, 'Deployment', GATEWAY)])[0]!.spec.containers[0]!;
+  const limit = container.resources?.limits?.memory;
+  if (!limit) throw new Error(`${GATEWAY} has no memory limit`);
+  const base = parse(chart.fragments.find(([key]) => key === 'base.yaml')?.[1] ?? '') as { processors?: { memory_limiter?: { limit_percentage?: number; spike_limit_percentage?: number } } };
+  const { limit_percentage: hard, spike_limit_percentage: spike } = base.processors?.memory_limiter ?? {};
+  if (hard === undefined || spike === undefined) throw new Error('base.yaml: memory_limiter without limit_percentage and spike_limit_percentage');
+  return { limit, bytes: (memoryBytes(limit) * (hard - spike)) / 100 };
 }
 
 /** Counter value under its name, with or without the _total suffix. */
@@ -126,12 +151,15 @@ interface GatewayStep {
   gatewayCores: number;
   coreBusy: number[];
   rssMb: number;
+  /** Largest Go heap (otelcol_process_runtime_heap_alloc_bytes) over the same window. */
+  heapMb: number;
   sustained: boolean;
   why: string[];
 }
 
 async function gateway(bench: Bench, objects: K8sObject[]) {
-  const chart = collectorOf(objects, { kind: 'Deployment', name: 'tracebridge-collector-gateway' });
+  const chart = collectorOf(objects, { kind: 'Deployment', name: GATEWAY });
+  const softLimit = softLimitInPod(objects, chart);
   const smoke = bench.options.smoke;
   // The smoke run checks the harness: it decides after 1 s instead of the chart's wait.
   const decisionWait = smoke ? '1s' : (chart.env.TAIL_SAMPLING_DECISION_WAIT ?? '');
@@ -163,10 +191,15 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
       const beforeSamples = await metrics(gw.metricsUrl);
       const before = await scrape(gw.metricsUrl, beforeSamples);
       const rss: number[] = [];
-      const sampler = setInterval(() => rss.push(rssBytes(gw.proc.pid) ?? 0), 500);
+      const heap: number[] = [];
+      const sampler = setInterval(() => {
+        rss.push(rssBytes(gw.proc.pid) ?? 0);
+        void metrics(gw.metricsUrl).then((m) => heap.push(sum(m, 'otelcol_process_runtime_heap_alloc_bytes')), () => undefined);
+      }, 500);
       let read: (() => ReturnType<ReturnType<typeof cpuReader>>) | undefined;
       const mark = setTimeout(() => {
         rss.length = 0;
+        heap.length = 0;
         read = cpuReader(gw.proc.pid);
       }, waitSeconds * 1000);
       const sent = await offer(client, body, rate, stepSeconds);
@@ -191,6 +224,7 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
         gatewayCores: reading.cores,
         coreBusy: reading.busy,
         rssMb: Math.max(0, ...rss) / MB,
+        heapMb: Math.max(0, ...heap) / MB,
         sustained: false,
         why: [],
       };
@@ -201,10 +235,11 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
       if (step.droppedTooEarly > 0) step.why.push(`${step.droppedTooEarly} traces evicted before their decision (numTraces ${numTraces} full)`);
       if (step.sendFailed > 0) step.why.push(`${step.sendFailed} send-failed`);
       if (step.enqueueFailed > 0) step.why.push(`${step.enqueueFailed} dropped (queue full)`);
+      if (step.heapMb * MB > softLimit.bytes) step.why.push(`heap ${Math.round(step.heapMb)} MB: over ${Math.round(softLimit.bytes / MB)} MB, where the memory limiter refuses data in a pod limited to ${softLimit.limit}`);
       step.sustained = step.why.length === 0;
       bench.log(
         `  ${String(rate).padStart(6)} spans/s offered: ${Math.round(step.acceptedPerSecond)} accepted/s, gateway ${Math.round(step.gatewayCores * 100)} % of a core, ` +
-          `cores ${step.coreBusy.map((b) => `${Math.round(b * 100)}%`).join('/')}, RSS ${Math.round(step.rssMb)} MB, ${step.tracesOnMemory} traces held, ` +
+          `cores ${step.coreBusy.map((b) => `${Math.round(b * 100)}%`).join('/')}, RSS ${Math.round(step.rssMb)} MB, heap ${Math.round(step.heapMb)} MB, ${step.tracesOnMemory} traces held, ` +
           (step.sustained ? 'sustained' : `NOT sustained (${step.why.join('; ')})`),
       );
       return step;
@@ -232,7 +267,7 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
     const kept = (totals.sent['otlp_grpc/jaeger'] ?? 0) - (totals0.sent['otlp_grpc/jaeger'] ?? 0);
     const acceptedAll = totals.accepted - totals0.accepted;
     const expectedShare = 1 / SERVER_ERROR_EVERY + (1 - 1 / SERVER_ERROR_EVERY) * (percentage / 100);
-    return { chart, decisionWait, numTraces, percentage, idleRss, steps, pass, fail, kept, acceptedAll, expectedShare, totals, totals0, tracesKept: decided('true'), tracesDropped: decided('false'), tailSamplingSeries, jaeger: jaeger.counts, log: gw.proc.log, close: async () => { client.close(); await gw.stop(); jaeger.close(); } };
+    return { chart, softLimit, decisionWait, numTraces, percentage, idleRss, steps, pass, fail, kept, acceptedAll, expectedShare, totals, totals0, tracesKept: decided('true'), tracesDropped: decided('false'), tailSamplingSeries, jaeger: jaeger.counts, log: gw.proc.log, close: async () => { client.close(); await gw.stop(); jaeger.close(); } };
   } catch (error) {
     client.close();
     await gw.stop();
@@ -330,6 +365,7 @@ export async function collectorTopology(bench: Bench): Promise<void> {
     // Not moved by other processes competing for the core: what one core would sustain alone.
     bench.record({ figure: 8, name: 'gateway · spans per CPU-second at the sustained rate', value: Math.round(gw.pass.acceptedPerSecond / gw.pass.gatewayCores), unit: 'spans/CPU-s', target: null });
     bench.record({ figure: 8, name: 'gateway · RSS at the sustained rate', value: round(gw.pass.rssMb), unit: 'MB', target: null });
+    bench.record({ figure: 8, name: `gateway · Go heap at the sustained rate (memory limiter refuses above ${round(gw.softLimit.bytes / MB)} MB in the pod)`, value: round(gw.pass.heapMb), unit: 'MB', target: null });
     bench.record({ figure: 8, name: 'gateway · traces held at the sustained rate', value: gw.pass.tracesOnMemory, unit: 'traces', target: null });
   }
   bench.record({ figure: 8, name: 'gateway · RSS idle', value: round(gw.idleRss / MB), unit: 'MB', target: null });
@@ -361,7 +397,8 @@ export async function collectorTopology(bench: Bench): Promise<void> {
       spansPerTrace: SPANS_PER_TRACE,
       spansPerRequest: SPANS_PER_REQUEST,
       firstNotSustained: gw.fail ? { rate: gw.fail.rate, why: gw.fail.why } : null,
-      steps: gw.steps.map((s) => ({ ...s, acceptedPerSecond: Math.round(s.acceptedPerSecond), gatewayCores: round(s.gatewayCores, 2), rssMb: round(s.rssMb) })),
+      steps: gw.steps.map((s) => ({ ...s, acceptedPerSecond: Math.round(s.acceptedPerSecond), gatewayCores: round(s.gatewayCores, 2), rssMb: round(s.rssMb), heapMb: round(s.heapMb) })),
+      memoryLimiterSoftLimitInPodMb: round(gw.softLimit.bytes / MB),
       spansSentToDestination: gw.kept,
       spansAccepted: gw.acceptedAll,
       tracesKept: gw.tracesKept,
