@@ -168,7 +168,7 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
   const percentage = Number(chart.env.TAIL_SAMPLING_PERCENTAGE);
   if (!Number.isFinite(numTraces) || !Number.isFinite(percentage)) throw new Error(`the gateway's env lacks the tail-sampling settings: ${JSON.stringify(chart.env)}`);
   const jaeger = await grpcSink();
-  const gw = await startTier(bench, 'collector-gateway', chart, async (dir) => writeCollectorFiles(chart, dir), {
+  const gw = await startTier(bench, 'collector-gateway', chart, (dir) => Promise.resolve(writeCollectorFiles(chart, dir)), {
     JAEGER_OTLP_ENDPOINT: `127.0.0.1:${jaeger.port}`,
     TAIL_SAMPLING_DECISION_WAIT: decisionWait,
   });
