@@ -126,7 +126,7 @@ build: $(DEPS) ## Compile the API to api/dist (for the container image)
 ##@ Benchmarks and drills
 
 .PHONY: bench
-bench: $(DEPS) ## Benchmarks (~13 min): tracing overhead, FastAPI peer, ceiling, eager vs lazy, collector, memory, startup; writes test/bench/results/latest.{md,json}
+bench: $(DEPS) ## Benchmarks (~16 min): tracing overhead, FastAPI peer, ceiling, eager vs lazy, collector, memory, startup, collector topology (one gateway, one agent); writes test/bench/results/latest.{md,json}
 	BENCH_PYTHON="$${BENCH_PYTHON:-$$(bash test/bench/peer/setup.sh)}" \
 	OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \

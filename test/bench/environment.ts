@@ -29,7 +29,7 @@ export const POOL_MAX = 10;
 export const API_NODE_OPTIONS: string = chartDefaults().api?.nodeOptions ?? '';
 
 export interface BenchRecord {
-  /** Which figure (1-7) of the issue the record belongs to. */
+  /** Which figure (1-8) the record belongs to. */
   figure: number;
   name: string;
   value: number;

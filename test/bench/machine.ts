@@ -38,9 +38,9 @@ export function cpuPlacement(): Placement {
     pinned,
     cores,
     description: pinned
-      ? `taskset: servers under test (API, peer, ceiling, PostgreSQL; the collector of figure 5) on core ${SERVER_CORE}; ` +
+      ? `taskset: servers under test (API, peer, ceiling, PostgreSQL; the collectors of figures 5 and 8) on core ${SERVER_CORE}; ` +
         `load generators (autocannon, the OTLP client), the bench runner, the telemetry backends of figures 1-4/6 ` +
-        `(collector + Jaeger) and figure 5's stand-ins on core ${LOAD_CORE}`
+        `(collector + Jaeger) and the stand-ins of figures 5 and 8 on core ${LOAD_CORE}`
       : `not pinned (${cores} core(s)${taskset ? '' : ', no taskset'}): load generator and servers share the CPU`,
   };
   return placement;

@@ -16,11 +16,11 @@ export interface BenchOptions {
   steady: number;
   /** Seconds the collector is down under load (figure 6). */
   outage: number;
-  /** Seconds per offered rate step of the collector benchmark (figure 5). */
+  /** Seconds per offered rate step of the collector benchmark (figure 5; figure 8 adds the gateway's decision wait). */
   collectorStep: number;
   /** Starts measured per startup variant (figure 7). */
   startups: number;
-  /** Figures to run (1-7). */
+  /** Figures to run (1-8). */
   figures: number[];
   /** Where latest.md and latest.json go. */
   out: string;
@@ -36,9 +36,10 @@ export const USAGE = `usage: node test/bench/run.ts [options]
   --connections N      HTTP connections of the load generator (default 10)
   --steady S           seconds of steady load before the collector outage (default 20)
   --outage S           seconds the collector is down under load (default 60)
-  --collector-step S   seconds per offered-rate step of the collector benchmark (default 5)
+  --collector-step S   seconds per offered-rate step of the collector benchmarks (default 5; a gateway step
+                       of figure 8 is the chart's decisionWait plus this, measured over its last S seconds)
   --startups N         starts per startup variant (default 5)
-  --figures 1,2,...    only these figures (default all: 1-7)
+  --figures 1,2,...    only these figures (default all: 1-8)
   --out DIR            results directory (default test/bench/results)
   --cpu-prof DIR       every tracebridge API (and ceiling) process writes V8 CPU profiles into DIR/<name>/
                        (summarize the main thread's, the largest, with node test/bench/profile-summary.ts FILE;
@@ -80,8 +81,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
   const figures = values.figures
     ? values.figures.split(',').map((f) => num('figures', f.trim(), 0, 1))
-    : [1, 2, 3, 4, 5, 6, 7];
-  if (figures.some((f) => f > 7 || !Number.isInteger(f))) throw new Error(`--figures: expected numbers 1-7, got "${values.figures ?? ''}"`);
+    : [1, 2, 3, 4, 5, 6, 7, 8];
+  if (figures.some((f) => f > 8 || !Number.isInteger(f))) throw new Error(`--figures: expected numbers 1-8, got "${values.figures ?? ''}"`);
   return {
     smoke,
     duration: num('duration', values.duration, smoke ? 1 : 5, 0.5),

@@ -14,6 +14,7 @@ export const FIGURES: Record<number, string> = {
   5: 'Collector throughput (chart config, all destinations)',
   6: 'Memory',
   7: 'Startup',
+  8: 'Collector topology (chart config, agent-gateway): one gateway, one agent',
 };
 
 export interface Results {

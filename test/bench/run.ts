@@ -28,6 +28,7 @@ import { memory } from './figures/memory.ts';
 import { tracingOverhead } from './figures/overhead.ts';
 import { peerComparison } from './figures/peer.ts';
 import { startup } from './figures/startup.ts';
+import { collectorTopology } from './figures/topology.ts';
 import { foreignReadings, setQuietBudget, type OrderEntry } from './load.ts';
 import { cpuPlacement, machineInfo, pinSelfToLoadCore } from './machine.ts';
 import { parseOptions, USAGE } from './options.ts';
@@ -155,7 +156,7 @@ try {
     },
   };
 
-  // Startup first, on a quiet machine; the collector figure last, as it replaces the servers on
+  // Startup first, on a quiet machine; the collector figures last, as they replace the servers on
   // the server core; memory after the HTTP comparisons, as it stops the shared collector.
   const figures: [number, (b: Bench) => Promise<void>][] = [
     [7, startup],
@@ -165,10 +166,11 @@ try {
     [4, eagerVsLazy],
     [6, memory],
     [5, collectorThroughput],
+    [8, collectorTopology],
   ];
   for (const [figure, fn] of figures) {
     if (!options.figures.includes(figure)) continue;
-    if (figure === 5) {
+    if (figure === 5 || figure === 8) {
       // Free the server core for the collector under test.
       for (const [, server] of shared) await (await server).stop();
       shared.clear();

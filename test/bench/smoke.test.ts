@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { repoRoot, runProcess } from '../support/process.ts';
 import { API_NODE_OPTIONS, type BenchRecord } from './environment.ts';
+import { GATEWAY_SPANS_PER_CORE_CLAIMED } from './figures/topology.ts';
 import type { Results } from './report.ts';
 
 /**
@@ -47,7 +48,7 @@ describe('make bench, smoke length', () => {
   it('produces every figure, without errors', () => {
     expect(results.errors).toEqual([]);
     expect(results.mode).toBe('smoke');
-    expect([...new Set(results.records.map((r) => r.figure))].sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect([...new Set(results.records.map((r) => r.figure))].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('writes well-formed records: name, value, unit, target, pass', () => {
@@ -79,6 +80,23 @@ describe('make bench, smoke length', () => {
     expect(targeted(/^collector · spans\/s sustained/)).toHaveLength(1);
     expect(targeted(/^memory · /).map((r) => r.target)).toEqual(['<= 150', '<= 30']);
     expect(targeted(/^startup · /).map((r) => r.target)).toEqual(['<= 1.5']);
+    expect(targeted(/^gateway · spans\/s sustained/).map((r) => r.target)).toEqual([`>= ${GATEWAY_SPANS_PER_CORE_CLAIMED}`]);
+  });
+
+  it('runs the agent-gateway tiers: the gateway tail-samples whole traces, the agent forwards every span', () => {
+    const value = (pattern: RegExp) => results.records.find((r) => pattern.test(r.name))?.value;
+    // 2 % 503s, all kept, and the example's 20 % of the rest: about 21.6 % of 1,200 traces.
+    expect(value(/^gateway · traces kept of those decided/)).toBeGreaterThan(12);
+    expect(value(/^gateway · traces kept of those decided/)).toBeLessThan(32);
+    expect(value(/^gateway · export failures/)).toBe(0);
+    expect(value(/^agent · spans accepted and forwarded = offered$/)).toBe(1);
+  });
+
+  it('the sizing tables claim what figure 8 checks one gateway sustains', () => {
+    const claimed = GATEWAY_SPANS_PER_CORE_CLAIMED.toLocaleString('en-US');
+    for (const readme of ['README.md', 'charts/tracebridge/README.md']) {
+      expect(readFileSync(join(repoRoot, readme), 'utf8'), readme).toContain(`${claimed} spans/s per gateway`);
+    }
   });
 
   it('computes the ratios from the measured pairs', () => {
