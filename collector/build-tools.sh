@@ -77,6 +77,11 @@ PROMETHEUS_OPERATOR_VERSION=0.85.0
 # Prometheus v3.x.y is published as Go module version v0.3xx.y (v3.15.0 -> v0.315.0).
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
+# OpenSearch, a node for the tests of Jaeger's opensearch storage, assembled from Maven Central
+# (the only place its server is served from here): the newest 2.x, which runs on Java 17; 3.x
+# needs Java 21. The cache key carries a digest of collector/opensearch/ (config, policy, launcher).
+OPENSEARCH_VERSION=2.19.6
+OPENSEARCH_KEY="$OPENSEARCH_VERSION-$(find "$(dirname "${BASH_SOURCE[0]}")/opensearch" -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
 
 # The local cluster (cluster/README.md says why each and what the module proxy serves).
 KUBERNETES_VERSION=1.35.4
@@ -88,7 +93,7 @@ KUBE_ROUTER_VERSION=2.1.0
 # the newest version the module proxy serves.
 LOCAL_PATH_PROVISIONER_VERSION=0.0.30
 
-ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds gateway-api-crds kube-linter jaeger prometheus promtool otelcol)
+ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds gateway-api-crds kube-linter jaeger prometheus promtool opensearch otelcol)
 CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router local-path-provisioner)
 
 # ---- environment -------------------------------------------------------------------------
@@ -433,6 +438,81 @@ build_promtool() {
     "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildUser=tracebridge"
 }
 
+# OpenSearch, laid out as the upstream distribution: lib/ (the server and its dependencies),
+# modules/<name>/ (a module's jar, its own dependencies and plugin-descriptor.properties),
+# config/ (with an empty keystore: CreateKeystore.java), plugins/ (empty), and bin/opensearch (collector/opensearch/opensearch.sh). Modules:
+# transport-netty4 (the HTTP and transport layers; a node has none without it). Jaeger's index
+# templates and queries (nested tag queries, terms aggregations) need nothing beyond the server.
+OPENSEARCH_MODULES=(transport-netty4:transport-netty4-client:org.opensearch.transport.Netty4Plugin)
+
+# mvn_copy POM_FILE OUTDIR: the artifacts of POM_FILE's dependencies and theirs into OUTDIR.
+mvn_copy() {
+  maven -f "$1" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$2"
+}
+
+# maven ARGS...: mvn in batch mode, its output shown only when it fails. --strict-checksums: a
+# download whose checksum does not match fails the build.
+maven() {
+  local out
+  out=$(mvn -B --strict-checksums "$@" 2>&1) || { printf '%s\n' "$out" >&2; die "mvn $* failed"; }
+}
+
+# maven_pom FILE GROUP:ARTIFACT:VERSION...: a POM with these dependencies.
+maven_pom() {
+  local file=$1 dep g a v
+  shift
+  {
+    echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+    echo '<groupId>tracebridge.local</groupId><artifactId>opensearch-assembly</artifactId><version>1</version><packaging>pom</packaging><dependencies>'
+    for dep in "$@"; do
+      IFS=: read -r g a v <<<"$dep"
+      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
+    done
+    echo '</dependencies></project>'
+  } >"$file"
+}
+
+build_opensearch() {
+  local out=$1 home work v=$OPENSEARCH_VERSION log4j module dir artifact classname jar
+  home=$(dirname "$out")
+  work=$home/.maven
+  command -v mvn >/dev/null || die "opensearch: mvn is not on PATH (Maven fetches OpenSearch from Maven Central)"
+  mkdir -p "$work" "$home/lib" "$home/modules" "$home/plugins" "$home/config"
+  # log4j-core is an optional dependency of the server (Maven leaves it out) but the logging
+  # backend it runs with: take the version its POM names.
+  log "opensearch $v: resolving the server (org.opensearch:opensearch) from Maven Central"
+  maven dependency:copy -Dartifact="org.opensearch:opensearch:$v:pom" -DoutputDirectory="$work"
+  log4j=$(sed -n '/<artifactId>log4j-core<\/artifactId>/{n;s/.*<version>\(.*\)<\/version>.*/\1/p;}' "$work/opensearch-$v.pom")
+  [[ -n $log4j ]] || die "opensearch $v: its POM names no log4j-core version"
+  # The plugin class loader is a separate artifact the distribution puts in lib/.
+  maven_pom "$work/server.xml" "org.opensearch:opensearch:$v" "org.opensearch:opensearch-plugin-classloader:$v" "org.apache.logging.log4j:log4j-core:$log4j"
+  mvn_copy "$work/server.xml" "$home/lib"
+  for module in "${OPENSEARCH_MODULES[@]}"; do
+    IFS=: read -r dir artifact classname <<<"$module"
+    log "opensearch $v: module $dir (org.opensearch.plugin:$artifact)"
+    maven_pom "$work/$dir.xml" "org.opensearch.plugin:$artifact:$v"
+    mvn_copy "$work/$dir.xml" "$work/$dir"
+    mkdir -p "$home/modules/$dir"
+    # Only what the server does not already load: the same class twice is "jar hell", and
+    # OpenSearch refuses to start.
+    for jar in "$work/$dir"/*.jar; do
+      [[ -e $home/lib/$(basename "$jar") ]] || cp "$jar" "$home/modules/$dir/"
+    done
+    # The Maven jar has no descriptor (Gradle writes it into the distribution's zip only).
+    printf '%s\n' "description=$artifact (from Maven Central)" "version=$v" "name=$dir" "classname=$classname" \
+      "java.version=11" "opensearch.version=$v" "extended.plugins=" "has.native.controller=false" \
+      >"$home/modules/$dir/plugin-descriptor.properties"
+    if [[ -e $HERE/opensearch/$dir/plugin-security.policy ]]; then cp "$HERE/opensearch/$dir/plugin-security.policy" "$home/modules/$dir/"; fi
+  done
+  cp "$HERE/opensearch/opensearch.yml" "$HERE/opensearch/log4j2.properties" "$home/config/"
+  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$home/lib/*" "$HERE/opensearch/CreateKeystore.java" "$home/config"
+  cp "$HERE/opensearch/opensearch.sh" "$out/opensearch"
+  chmod 755 "$out/opensearch"
+  echo "$v" >"$home/VERSION"
+  [[ -s $home/lib/opensearch-$v.jar ]] || die "opensearch $v: no server jar in lib/"
+  rm -rf "$work"
+}
+
 # ---- the local cluster -------------------------------------------------------------------
 KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
@@ -520,6 +600,7 @@ build_one() {
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;
     promtool) install_tool promtool "$PROMETHEUS_VERSION" promtool build_promtool --version ;;
+    opensearch) install_tool opensearch "$OPENSEARCH_KEY" opensearch build_opensearch --version ;;
     kubernetes) install_tool kubernetes "$KUBERNETES_VERSION" kubectl build_kubernetes version --client ;;
     etcd) install_tool etcd "$ETCD_VERSION" etcd build_etcd --version ;;
     containerd) install_tool containerd "$CONTAINERD_VERSION" containerd build_containerd --version ;;
