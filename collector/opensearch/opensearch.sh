@@ -23,12 +23,17 @@ java=${java:+$java/bin/}java
 run() {
   local home=$1
   shift
-  # The upstream distribution's config/jvm.options, as far as a test node needs them. The
-  # security manager is OpenSearch's own sandbox for modules (plugin-security.policy).
+  # The upstream distribution's config/jvm.options and its launcher's system options
+  # (SystemJvmOptions), as far as a node on Java 17 needs them. The security manager is
+  # OpenSearch's own sandbox for modules (plugin-security.policy).
   # shellcheck disable=SC2086 # OPENSEARCH_JAVA_OPTS is a list of options
-  exec "${prefix[@]}" "$java" -Xms512m -Xmx512m -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
-    -Djava.security.manager=allow -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
-    -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true -Dio.netty.allocator.numDirectArenas=0 \
+  exec "${prefix[@]}" "$java" -Xms512m -Xmx512m -Xss1m -XX:+UseG1GC -XX:G1ReservePercent=25 -XX:InitiatingHeapOccupancyPercent=30 \
+    -XX:-OmitStackTraceInFastThrow -XX:+ShowCodeDetailsInExceptionMessages \
+    -Djava.security.manager=allow -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true \
+    -Djava.locale.providers=SPI,COMPAT \
+    -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
+    -Dio.netty.allocator.numDirectArenas=0 \
+    -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true -Dlog4j2.formatMsgNoLookups=true \
     ${OPENSEARCH_JAVA_OPTS:-} \
     -Dopensearch.path.home="$home" -Dopensearch.path.conf="$home/config" \
     -Dopensearch.distribution.type=tar -Dopensearch.bundled_jdk=false \
