@@ -44,6 +44,7 @@ VITEST := $(BIN)/vitest run --config test/vitest.config.ts
 TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
 	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
+	OPENSEARCH_BIN="$${OPENSEARCH_BIN:-$$($(BUILD_TOOL) opensearch)}" \
 	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
 	HELM3_BIN="$${HELM3_BIN:-$$($(BUILD_TOOL) helm3)}" \
 	CT_BIN="$${CT_BIN:-$$($(BUILD_TOOL) chart-testing)}" \

@@ -44,6 +44,7 @@ prefix=()
 if [[ ${1:-} == --version || ${1:-} == -V || $(id -u) != 0 ]]; then run "$home" "$@"; fi
 
 user=${OPENSEARCH_USER:-opensearch}
+PATH=$PATH:/usr/sbin:/sbin  # useradd
 if ! id -u "$user" >/dev/null 2>&1; then
   useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$user" \
     || { echo "opensearch: cannot run as root, and creating the user '$user' failed" >&2; exit 1; }

@@ -6,6 +6,7 @@ export type ToolVariable =
   | 'OTELCOL_BIN'
   | 'JAEGER_BIN'
   | 'PROMETHEUS_BIN'
+  | 'OPENSEARCH_BIN'
   | 'PROMTOOL_BIN'
   | 'HELM_BIN'
   | 'HELM3_BIN'
