@@ -35,8 +35,9 @@ endif
 
 BIN := node_modules/.bin
 comma := ,
-# Pinned Go tools (collector, Jaeger, helm, ...) built from Go modules into $(CACHE_DIR)/tools;
-# prints the binary's path. Override any with OTELCOL_BIN, JAEGER_BIN, HELM_BIN, ...
+# Pinned tools (collector, Jaeger, helm, ...) built from Go modules (OpenSearch: from Maven
+# Central) into $(CACHE_DIR)/tools; prints the binary's path. Override any with OTELCOL_BIN,
+# JAEGER_BIN, HELM_BIN, ...
 BUILD_TOOL := bash collector/build-tools.sh
 DEPS := node_modules/.package-lock.json
 VITEST := $(BIN)/vitest run --config test/vitest.config.ts

@@ -177,13 +177,15 @@ describe('jaeger.storage.type=memory', () => {
 
 describe('jaeger.storage.type=opensearch, against a real OpenSearch node', () => {
   // One node for the file's OpenSearch tests: it takes about 11 s to start.
-  let opensearch: OpenSearch;
+  let node: OpenSearch | undefined;
   beforeAll(async () => {
-    opensearch = await startOpenSearch();
+    node = await startOpenSearch();
   }, 120_000);
-  afterAll(() => opensearch?.stop());
+  afterAll(() => node?.stop());
 
   it("stores the trace in the cluster under the chart's index prefix and finds it again after a Jaeger restart", async () => {
+    if (!node) throw new Error('OpenSearch did not start');
+    const opensearch = node;
     const { objects } = await renderChart({
       set: {
         'jaeger.storage.type': 'opensearch',
@@ -220,7 +222,7 @@ describe('jaeger.storage.type=opensearch, against a real OpenSearch node', () =>
       expect(after?.spans.map((s) => s.operationName)).toEqual(['checkout']);
       expect(after?.spans[0]?.tags.find((t) => t.key === 'order.id')?.value).toBe(42);
       // The UI's search by service and tag (a nested query in OpenSearch) finds it too.
-      const found = await jaegerTraces(`${jaeger.queryUrl}`, 'persistence-check');
+      const found = await jaegerTraces(jaeger.queryUrl, 'persistence-check');
       expect(found.map((spans) => spans[0]?.traceID)).toContain(traceId);
       const byTag = await fetch(`${jaeger.queryUrl}/api/traces?${new URLSearchParams({ service: 'persistence-check', tags: JSON.stringify({ 'order.id': '42' }), lookback: '1h' }).toString()}`);
       expect(((await byTag.json()) as { data: { traceID: string }[] }).data.map((t) => t.traceID)).toEqual([traceId]);
