@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerTraces, startJaeger, toolBinary, type Jaeger } from '../support/backends.ts';
 import { find, renderChart, type K8sObject } from '../support/chart.ts';
 import { jaegerOf, writeJaegerFiles } from '../support/jaeger-chart.ts';
-import { startOpenSearch, type OpenSearch } from '../support/opensearch.ts';
+import { startSearchNode, type SearchNode } from '../support/search-node.ts';
 import { runProcess } from '../support/process.ts';
 
 /**
@@ -15,7 +15,8 @@ import { runProcess } from '../support/process.ts';
  * mount path becomes a temporary directory), stores a trace sent over OTLP, is stopped with
  * SIGTERM as the kubelet stops a pod, starts again on the same directory and still finds the
  * trace by id. Memory storage, rendered the same way, loses it: the check can fail. With
- * jaeger.storage.type=opensearch the same Jaeger keeps the trace in a real OpenSearch node.
+ * jaeger.storage.type opensearch and elasticsearch the same Jaeger keeps the trace in a real
+ * OpenSearch or Elasticsearch node.
  */
 
 const dirs: string[] = [];
@@ -175,31 +176,31 @@ describe('jaeger.storage.type=memory', () => {
   });
 });
 
-describe('jaeger.storage.type=opensearch, against a real OpenSearch node', () => {
-  // One node for the file's OpenSearch tests: it takes about 11 s to start.
-  let node: OpenSearch | undefined;
+describe.each(['opensearch', 'elasticsearch'] as const)('jaeger.storage.type=%s, against a real node', (type) => {
+  // One node per distribution for the file: it takes 6-11 s to start.
+  let node: SearchNode | undefined;
   beforeAll(async () => {
-    node = await startOpenSearch();
+    node = await startSearchNode(type);
   }, 120_000);
   afterAll(() => node?.stop());
 
   it("stores the trace in the cluster under the chart's index prefix and finds it again after a Jaeger restart", async () => {
-    if (!node) throw new Error('OpenSearch did not start');
-    const opensearch = node;
+    if (!node) throw new Error(`${type} did not start`);
+    const cluster = node;
     const { objects } = await renderChart({
       set: {
-        'jaeger.storage.type': 'opensearch',
-        'jaeger.storage.opensearch.serverUrls[0]': opensearch.url,
-        'jaeger.storage.opensearch.indexPrefix': 'tracebridge',
-        'jaeger.storage.opensearch.auth.existingSecret': 'jaeger-opensearch',
+        'jaeger.storage.type': type,
+        [`jaeger.storage.${type}.serverUrls[0]`]: cluster.url,
+        [`jaeger.storage.${type}.indexPrefix`]: 'tracebridge',
+        [`jaeger.storage.${type}.auth.existingSecret`]: 'jaeger-storage',
       },
     });
     const chart = jaegerOf(objects);
-    // The storage file Jaeger runs with is collector/jaeger-storage/opensearch.yaml, unchanged.
-    expect(chart.files[1]).toEqual(['storage.yaml', readFileSync(new URL('../../collector/jaeger-storage/opensearch.yaml', import.meta.url), 'utf8')]);
+    // The storage file Jaeger runs with is collector/jaeger-storage/<type>.yaml, unchanged.
+    expect(chart.files[1]).toEqual(['storage.yaml', readFileSync(new URL(`../../collector/jaeger-storage/${type}.yaml`, import.meta.url), 'utf8')]);
     // The credentials reach Jaeger only from the Secret; here the test plays the kubelet. The
     // node has no security plugin, so it ignores the basic auth Jaeger sends.
-    expect(chart.secretRefs).toEqual({ JAEGER_STORAGE_USERNAME: 'jaeger-opensearch/username', JAEGER_STORAGE_PASSWORD: 'jaeger-opensearch/password' });
+    expect(chart.secretRefs).toEqual({ JAEGER_STORAGE_USERNAME: 'jaeger-storage/username', JAEGER_STORAGE_PASSWORD: 'jaeger-storage/password' });
     const password = hex(12);
     const { args, env } = chartJaegerArgs(objects);
     const jaeger = await startJaeger({ args, env: { ...env, JAEGER_STORAGE_USERNAME: 'jaeger', JAEGER_STORAGE_PASSWORD: password } });
@@ -208,7 +209,7 @@ describe('jaeger.storage.type=opensearch, against a real OpenSearch node', () =>
       await waitForTrace(jaeger, traceId);
 
       // The span is a document of the cluster, in the daily index named by the prefix.
-      const search = await fetch(`${opensearch.url}/tracebridge-jaeger-span-*/_search?q=traceID:${traceId}`);
+      const search = await fetch(`${cluster.url}/tracebridge-jaeger-span-*/_search?q=traceID:${traceId}`);
       const hits = ((await search.json()) as { hits: { hits: { _index: string; _source: { operationName: string; process: { serviceName: string } } }[] } }).hits.hits;
       expect(hits.map((h) => [h._index.replace(/\d{4}-\d{2}-\d{2}$/, '<date>'), h._source.operationName, h._source.process.serviceName])).toEqual([
         ['tracebridge-jaeger-span-<date>', 'checkout', 'persistence-check'],
@@ -217,11 +218,11 @@ describe('jaeger.storage.type=opensearch, against a real OpenSearch node', () =>
       await jaeger.stop();
       expect(await jaeger.process.exited).toBe(0);
       await jaeger.start();
-      // A new process with nothing in memory: what it finds, it read from OpenSearch.
+      // A new process with nothing in memory: what it finds, it read from the cluster.
       const after = await traceById(jaeger, traceId);
       expect(after?.spans.map((s) => s.operationName)).toEqual(['checkout']);
       expect(after?.spans[0]?.tags.find((t) => t.key === 'order.id')?.value).toBe(42);
-      // The UI's search by service and tag (a nested query in OpenSearch) finds it too.
+      // The UI's search by service and by tag (a nested query in the cluster) finds it too.
       const found = await jaegerTraces(jaeger.queryUrl, 'persistence-check');
       expect(found.map((spans) => spans[0]?.traceID)).toContain(traceId);
       const byTag = await fetch(`${jaeger.queryUrl}/api/traces?${new URLSearchParams({ service: 'persistence-check', tags: JSON.stringify({ 'order.id': '42' }), lookback: '1h' }).toString()}`);

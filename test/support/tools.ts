@@ -7,6 +7,7 @@ export type ToolVariable =
   | 'JAEGER_BIN'
   | 'PROMETHEUS_BIN'
   | 'OPENSEARCH_BIN'
+  | 'ELASTICSEARCH_BIN'
   | 'PROMTOOL_BIN'
   | 'HELM_BIN'
   | 'HELM3_BIN'
