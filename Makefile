@@ -35,8 +35,9 @@ endif
 
 BIN := node_modules/.bin
 comma := ,
-# Pinned Go tools (collector, Jaeger, helm, ...) built from Go modules into $(CACHE_DIR)/tools;
-# prints the binary's path. Override any with OTELCOL_BIN, JAEGER_BIN, HELM_BIN, ...
+# Pinned tools (collector, Jaeger, helm, ...) built from Go modules (OpenSearch and
+# Elasticsearch: from Maven Central) into $(CACHE_DIR)/tools; prints the binary's path. Override any with OTELCOL_BIN,
+# JAEGER_BIN, HELM_BIN, ...
 BUILD_TOOL := bash collector/build-tools.sh
 DEPS := node_modules/.package-lock.json
 VITEST := $(BIN)/vitest run --config test/vitest.config.ts
@@ -44,6 +45,8 @@ VITEST := $(BIN)/vitest run --config test/vitest.config.ts
 TOOL_ENV = OTELCOL_BIN="$${OTELCOL_BIN:-$$($(BUILD_TOOL) otelcol)}" \
 	JAEGER_BIN="$${JAEGER_BIN:-$$($(BUILD_TOOL) jaeger)}" \
 	PROMETHEUS_BIN="$${PROMETHEUS_BIN:-$$($(BUILD_TOOL) prometheus)}" \
+	OPENSEARCH_BIN="$${OPENSEARCH_BIN:-$$($(BUILD_TOOL) opensearch)}" \
+	ELASTICSEARCH_BIN="$${ELASTICSEARCH_BIN:-$$($(BUILD_TOOL) elasticsearch)}" \
 	HELM_BIN="$${HELM_BIN:-$$($(BUILD_TOOL) helm)}" \
 	HELM3_BIN="$${HELM3_BIN:-$$($(BUILD_TOOL) helm3)}" \
 	CT_BIN="$${CT_BIN:-$$($(BUILD_TOOL) chart-testing)}" \

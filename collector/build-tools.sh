@@ -77,6 +77,15 @@ PROMETHEUS_OPERATOR_VERSION=0.85.0
 # Prometheus v3.x.y is published as Go module version v0.3xx.y (v3.15.0 -> v0.315.0).
 PROMETHEUS_VERSION=3.15.0
 PROMETHEUS_MODULE_VERSION=v0.315.0
+# OpenSearch and Elasticsearch, one node each for the tests of Jaeger's opensearch and
+# elasticsearch storage, assembled from Maven Central (the only place their servers are served
+# from here; collector/README.md). OpenSearch: the newest 2.x, which runs on Java 17 (3.x needs
+# Java 21). Elasticsearch: the newest 7.17 Maven Central serves (8.x starts through its CLI
+# launcher, which is not published there). Each cache key carries a digest of
+# collector/search-node/ (config, policy, keystore writer, launcher).
+OPENSEARCH_VERSION=2.19.6
+ELASTICSEARCH_VERSION=7.17.29
+SEARCH_NODE_DIGEST=$(find "$(dirname "${BASH_SOURCE[0]}")/search-node" -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
 
 # The local cluster (cluster/README.md says why each and what the module proxy serves).
 KUBERNETES_VERSION=1.35.4
@@ -88,7 +97,7 @@ KUBE_ROUTER_VERSION=2.1.0
 # the newest version the module proxy serves.
 LOCAL_PATH_PROVISIONER_VERSION=0.0.30
 
-ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds gateway-api-crds kube-linter jaeger prometheus promtool otelcol)
+ALL_TOOLS=(actionlint helm helm3 chart-testing kubectl-validate k8s-schemas prometheus-operator-crds gateway-api-crds kube-linter jaeger prometheus promtool opensearch elasticsearch otelcol)
 CLUSTER_TOOLS=(kubernetes etcd containerd coredns kube-router local-path-provisioner)
 
 # ---- environment -------------------------------------------------------------------------
@@ -433,6 +442,84 @@ build_promtool() {
     "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION -X github.com/prometheus/common/version.Branch=HEAD -X github.com/prometheus/common/version.BuildUser=tracebridge"
 }
 
+# A search node, laid out as the upstream distribution: lib/ (the server and its dependencies),
+# modules/transport-netty4/ (the module's jar, its own dependencies and
+# plugin-descriptor.properties), config/ (with an empty keystore: CreateKeystore.java), plugins/
+# (empty), bin/ with the launcher (search-node/launcher.sh), and DISTRIBUTION. Only the
+# transport-netty4 module: a node has no HTTP without it, and Jaeger's index templates and
+# queries (nested tag queries, terms aggregations) need nothing beyond the server.
+
+# mvn_copy POM_FILE OUTDIR: the artifacts of POM_FILE's dependencies and theirs into OUTDIR.
+mvn_copy() {
+  maven -f "$1" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$2"
+}
+
+# maven ARGS...: mvn in batch mode, its output shown only when it fails. --strict-checksums: a
+# download whose checksum does not match fails the build.
+maven() {
+  local out
+  out=$(mvn -B --strict-checksums "$@" 2>&1) || { printf '%s\n' "$out" >&2; die "mvn $* failed"; }
+}
+
+# maven_pom FILE GROUP:ARTIFACT:VERSION...: a POM with these dependencies.
+maven_pom() {
+  local file=$1 dep g a v
+  shift
+  {
+    echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+    echo '<groupId>tracebridge.local</groupId><artifactId>search-node-assembly</artifactId><version>1</version><packaging>pom</packaging><dependencies>'
+    for dep in "$@"; do
+      IFS=: read -r g a v <<<"$dep"
+      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
+    done
+    echo '</dependencies></project>'
+  } >"$file"
+}
+
+# build_search_node DISTRIBUTION VERSION BINDIR: DISTRIBUTION is opensearch (group org.opensearch)
+# or elasticsearch (group org.elasticsearch); the artifacts are named alike in both.
+build_search_node() {
+  local name=$1 v=$2 out=$3 home work group log4j jar
+  home=$(dirname "$out")
+  work=$home/.maven
+  group=org.$name
+  command -v mvn >/dev/null || die "$name: mvn is not on PATH (Maven fetches $name from Maven Central)"
+  mkdir -p "$work" "$home/lib" "$home/modules/transport-netty4" "$home/plugins" "$home/config"
+  # OpenSearch's POM lists log4j-core, the logging backend the server runs with, as optional, so
+  # Maven leaves it out: take the version the POM names (Elasticsearch's lists it plainly).
+  log "$name $v: resolving the server ($group:$name) from Maven Central"
+  maven dependency:copy -Dartifact="$group:$name:$v:pom" -DoutputDirectory="$work"
+  log4j=$(sed -n '/<artifactId>log4j-core<\/artifactId>/{n;s/.*<version>\(.*\)<\/version>.*/\1/p;}' "$work/$name-$v.pom")
+  [[ -n $log4j ]] || die "$name $v: its POM names no log4j-core version"
+  # The plugin class loader is a separate artifact the distribution puts in lib/.
+  maven_pom "$work/server.xml" "$group:$name:$v" "$group:$name-plugin-classloader:$v" "org.apache.logging.log4j:log4j-core:$log4j"
+  mvn_copy "$work/server.xml" "$home/lib"
+  log "$name $v: module transport-netty4 ($group.plugin:transport-netty4-client)"
+  maven_pom "$work/netty.xml" "$group.plugin:transport-netty4-client:$v"
+  mvn_copy "$work/netty.xml" "$work/netty"
+  # Only what the server does not already load: the same class twice is "jar hell", and the
+  # node refuses to start.
+  for jar in "$work/netty"/*.jar; do
+    [[ -e $home/lib/$(basename "$jar") ]] || cp "$jar" "$home/modules/transport-netty4/"
+  done
+  # The Maven jar has no descriptor (Gradle writes it into the distribution's zip only).
+  printf '%s\n' "description=Netty 4 based transport implementation (from Maven Central)" "version=$v" \
+    "name=transport-netty4" "classname=$group.transport.Netty4Plugin" "java.version=11" "$name.version=$v" \
+    "extended.plugins=" "has.native.controller=false" >"$home/modules/transport-netty4/plugin-descriptor.properties"
+  cp "$HERE/search-node/transport-netty4.policy" "$home/modules/transport-netty4/plugin-security.policy"
+  cp "$HERE/search-node/node.yml" "$home/config/$name.yml"
+  cp "$HERE/search-node/log4j2.properties" "$home/config/"
+  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$home/lib/*" "$HERE/search-node/CreateKeystore.java" "$home/config" "$group.common.settings.KeyStoreWrapper"
+  cp "$HERE/search-node/launcher.sh" "$out/$name"
+  chmod 755 "$out/$name"
+  echo "$name $v" >"$home/DISTRIBUTION"
+  [[ -s $home/lib/$name-$v.jar ]] || die "$name $v: no server jar in lib/"
+  rm -rf "$work"
+}
+
+build_opensearch() { build_search_node opensearch "$OPENSEARCH_VERSION" "$1"; }
+build_elasticsearch() { build_search_node elasticsearch "$ELASTICSEARCH_VERSION" "$1"; }
+
 # ---- the local cluster -------------------------------------------------------------------
 KUBERNETES_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
@@ -520,6 +607,8 @@ build_one() {
     actionlint) install_tool actionlint "$ACTIONLINT_VERSION" actionlint build_actionlint -version ;;
     prometheus) install_tool prometheus "$PROMETHEUS_VERSION" prometheus build_prometheus --version ;;
     promtool) install_tool promtool "$PROMETHEUS_VERSION" promtool build_promtool --version ;;
+    opensearch) install_tool opensearch "$OPENSEARCH_VERSION-$SEARCH_NODE_DIGEST" opensearch build_opensearch --version ;;
+    elasticsearch) install_tool elasticsearch "$ELASTICSEARCH_VERSION-$SEARCH_NODE_DIGEST" elasticsearch build_elasticsearch --version ;;
     kubernetes) install_tool kubernetes "$KUBERNETES_VERSION" kubectl build_kubernetes version --client ;;
     etcd) install_tool etcd "$ETCD_VERSION" etcd build_etcd --version ;;
     containerd) install_tool containerd "$CONTAINERD_VERSION" containerd build_containerd --version ;;

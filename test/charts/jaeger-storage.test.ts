@@ -12,8 +12,8 @@ import { jaegerOf, writeJaegerFiles, type ChartJaeger } from '../support/jaeger-
  * Jaeger's storage as a user sets it (jaeger.storage, jaeger.persistence): Badger on a
  * PersistentVolumeClaim by default, one pod under Pod Security "restricted"; memory; external
  * Elasticsearch, OpenSearch and Cassandra with credentials only from Secrets. The rendered
- * configuration of every type passes the real Jaeger's `validate` (no Elasticsearch, OpenSearch
- * or Cassandra runs here: test/e2e/jaeger-persistence.test.ts runs Badger and memory for real).
+ * configuration of every type passes the real Jaeger's `validate`; no Cassandra runs here.
+ * test/e2e/jaeger-persistence.test.ts runs Badger, memory, OpenSearch and Elasticsearch for real.
  */
 
 const run = promisify(execFile);

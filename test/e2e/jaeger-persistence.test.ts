@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startJaeger, toolBinary, type Jaeger } from '../support/backends.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jaegerTraces, startJaeger, toolBinary, type Jaeger } from '../support/backends.ts';
 import { find, renderChart, type K8sObject } from '../support/chart.ts';
 import { jaegerOf, writeJaegerFiles } from '../support/jaeger-chart.ts';
+import { startSearchNode, type SearchNode } from '../support/search-node.ts';
 import { runProcess } from '../support/process.ts';
 
 /**
@@ -13,7 +14,9 @@ import { runProcess } from '../support/process.ts';
  * configuration the chart renders (its ConfigMap's files, its Deployment's env; the volume's
  * mount path becomes a temporary directory), stores a trace sent over OTLP, is stopped with
  * SIGTERM as the kubelet stops a pod, starts again on the same directory and still finds the
- * trace by id. Memory storage, rendered the same way, loses it: the check can fail.
+ * trace by id. Memory storage, rendered the same way, loses it: the check can fail. With
+ * jaeger.storage.type opensearch and elasticsearch the same Jaeger keeps the trace in a real
+ * OpenSearch or Elasticsearch node.
  */
 
 const dirs: string[] = [];
@@ -171,4 +174,62 @@ describe('jaeger.storage.type=memory', () => {
       await jaeger.stop();
     }
   });
+});
+
+describe.each(['opensearch', 'elasticsearch'] as const)('jaeger.storage.type=%s, against a real node', (type) => {
+  // One node per distribution for the file: it takes 6-11 s to start.
+  let node: SearchNode | undefined;
+  beforeAll(async () => {
+    node = await startSearchNode(type);
+  }, 120_000);
+  afterAll(() => node?.stop());
+
+  it("stores the trace in the cluster under the chart's index prefix and finds it again after a Jaeger restart", async () => {
+    if (!node) throw new Error(`${type} did not start`);
+    const cluster = node;
+    const { objects } = await renderChart({
+      set: {
+        'jaeger.storage.type': type,
+        [`jaeger.storage.${type}.serverUrls[0]`]: cluster.url,
+        [`jaeger.storage.${type}.indexPrefix`]: 'tracebridge',
+        [`jaeger.storage.${type}.auth.existingSecret`]: 'jaeger-storage',
+      },
+    });
+    const chart = jaegerOf(objects);
+    // The storage file Jaeger runs with is collector/jaeger-storage/<type>.yaml, unchanged.
+    expect(chart.files[1]).toEqual(['storage.yaml', readFileSync(new URL(`../../collector/jaeger-storage/${type}.yaml`, import.meta.url), 'utf8')]);
+    // The credentials reach Jaeger only from the Secret; here the test plays the kubelet. The
+    // node has no security plugin, so it ignores the basic auth Jaeger sends.
+    expect(chart.secretRefs).toEqual({ JAEGER_STORAGE_USERNAME: 'jaeger-storage/username', JAEGER_STORAGE_PASSWORD: 'jaeger-storage/password' });
+    const password = hex(12);
+    const { args, env } = chartJaegerArgs(objects);
+    const jaeger = await startJaeger({ args, env: { ...env, JAEGER_STORAGE_USERNAME: 'jaeger', JAEGER_STORAGE_PASSWORD: password } });
+    try {
+      const traceId = await sendTrace(jaeger, 'checkout');
+      await waitForTrace(jaeger, traceId);
+
+      // The span is a document of the cluster, in the daily index named by the prefix.
+      const search = await fetch(`${cluster.url}/tracebridge-jaeger-span-*/_search?q=traceID:${traceId}`);
+      const hits = ((await search.json()) as { hits: { hits: { _index: string; _source: { operationName: string; process: { serviceName: string } } }[] } }).hits.hits;
+      expect(hits.map((h) => [h._index.replace(/\d{4}-\d{2}-\d{2}$/, '<date>'), h._source.operationName, h._source.process.serviceName])).toEqual([
+        ['tracebridge-jaeger-span-<date>', 'checkout', 'persistence-check'],
+      ]);
+
+      await jaeger.stop();
+      expect(await jaeger.process.exited).toBe(0);
+      await jaeger.start();
+      // A new process with nothing in memory: what it finds, it read from the cluster.
+      const after = await traceById(jaeger, traceId);
+      expect(after?.spans.map((s) => s.operationName)).toEqual(['checkout']);
+      expect(after?.spans[0]?.tags.find((t) => t.key === 'order.id')?.value).toBe(42);
+      // The UI's search by service and by tag (a nested query in the cluster) finds it too.
+      const found = await jaegerTraces(jaeger.queryUrl, 'persistence-check');
+      expect(found.map((spans) => spans[0]?.traceID)).toContain(traceId);
+      const byTag = await fetch(`${jaeger.queryUrl}/api/traces?${new URLSearchParams({ service: 'persistence-check', tags: JSON.stringify({ 'order.id': '42' }), lookback: '1h' }).toString()}`);
+      expect(((await byTag.json()) as { data: { traceID: string }[] }).data.map((t) => t.traceID)).toEqual([traceId]);
+      expect(jaeger.process.stdout() + jaeger.process.stderr()).not.toContain(password);
+    } finally {
+      await jaeger.stop();
+    }
+  }, 60_000);
 });

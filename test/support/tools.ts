@@ -6,6 +6,8 @@ export type ToolVariable =
   | 'OTELCOL_BIN'
   | 'JAEGER_BIN'
   | 'PROMETHEUS_BIN'
+  | 'OPENSEARCH_BIN'
+  | 'ELASTICSEARCH_BIN'
   | 'PROMTOOL_BIN'
   | 'HELM_BIN'
   | 'HELM3_BIN'
