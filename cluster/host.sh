@@ -21,7 +21,8 @@ prepare_host() {
 
   sysctl -qw net.ipv4.ip_forward=1
   if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then sysctl -qw net.bridge.bridge-nf-call-iptables=1; fi
-  ip addr add "$NODE_IP/32" dev "$NODE_INTERFACE"
+  # replace, not add: idempotent if a stopping component of an earlier cluster put it back
+  ip addr replace "$NODE_IP/32" dev "$NODE_INTERFACE"
 
   # The egress guard: pods reach cluster addresses only; nothing from a pod leaves the machine.
   iptables -N TRACEBRIDGE-EGRESS
