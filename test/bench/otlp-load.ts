@@ -296,3 +296,37 @@ export async function scrape(metricsUrl: string, samples?: Sample[]): Promise<Sc
   };
 }
 
+
+/** A rate the figure tried, and whether the collector kept up with it. */
+export interface LadderStep {
+  rate: number;
+  sustained: boolean;
+}
+
+/**
+ * Offers the rates in order until one is not sustained, then bisects `bisections` times
+ * (to 500 spans/s) between the last sustained rate and the first that was not.
+ */
+export async function climb<S extends LadderStep>(ladder: number[], bisections: number, runStep: (rate: number) => Promise<S>): Promise<{ steps: S[]; pass?: S; fail?: S }> {
+  const steps: S[] = [];
+  let pass: S | undefined;
+  let fail: S | undefined;
+  for (const rate of ladder) {
+    const step = await runStep(rate);
+    steps.push(step);
+    if (!step.sustained) {
+      fail = step;
+      break;
+    }
+    pass = step;
+  }
+  for (let i = 0; i < bisections && pass && fail; i++) {
+    const rate = Math.round((pass.rate + fail.rate) / 2 / 500) * 500;
+    if (rate <= pass.rate || rate >= fail.rate) break;
+    const step = await runStep(rate);
+    steps.push(step);
+    if (step.sustained) pass = step;
+    else fail = step;
+  }
+  return { steps, pass, fail };
+}

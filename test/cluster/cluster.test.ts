@@ -72,8 +72,9 @@ interface JaegerSpan {
   tags: { key: string; value: unknown }[];
 }
 
-async function jaegerTrace(traceId: string): Promise<JaegerSpan[]> {
-  const response = await fetch(`${jaeger.url}/api/traces/${traceId}`);
+/** A trace's spans from Jaeger's query API (the chart release's forward unless another base URL is given); none while absent. */
+async function jaegerTrace(traceId: string, base = jaeger.url): Promise<JaegerSpan[]> {
+  const response = await fetch(`${base}/api/traces/${traceId}`);
   if (!response.ok) return [];
   return ((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data[0]?.spans ?? [];
 }
@@ -97,8 +98,8 @@ function traceparent(): { traceId: string; header: string } {
   return { traceId, header: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
 }
 
-async function promQuery(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
+async function promQuery(query: string, base = prometheus.url): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
   return ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
 }
 
@@ -497,11 +498,7 @@ describe("the chart as other teams' telemetry stack, in a third namespace", () =
     const jaegerService = (await kubectl(['-n', PLATFORM_NAMESPACE, 'get', 'service', '-l', platform('jaeger'), '-o', 'name'])).stdout.trim();
     const ui = await portForward(`kubectl -n ${PLATFORM_NAMESPACE} port-forward ${jaegerService} 16686:16686`);
     try {
-      const span = await eventually("the other team's span in Jaeger, through the overlay's processor", async () => {
-        const response = await fetch(`${ui.url}/jaeger/api/traces/${traceId}`);
-        const spans = response.ok ? (((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data[0]?.spans ?? []) : [];
-        return spans[0];
-      }, 120_000, 2000);
+      const span = await eventually("the other team's span in Jaeger, through the overlay's processor", async () => (await jaegerTrace(traceId, `${ui.url}/jaeger`))[0], 120_000, 2000);
       expect(span.operationName).toBe('POST /checkout');
       expect(span.tags).toContainEqual(expect.objectContaining({ key: 'platform.tenant', value: 'shop' }));
     } finally {
@@ -630,10 +627,7 @@ describe('agent and gateway tiers under steady load, in a fourth namespace', () 
     // The traces, from Jaeger: every one the policy must keep, and the share of the rest.
     const ui = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward ${(await kubectl(['-n', TIERS_NAMESPACE, 'get', 'service', '-l', tier('jaeger'), '-o', 'name'])).stdout.trim()} 16686:16686`);
     try {
-      const stored = async (traceId: string) => {
-        const response = await fetch(`${ui.url}/api/traces/${traceId}`);
-        return response.ok ? (((await response.json()) as { data: { spans: StoredSpan[] }[] }).data[0]?.spans ?? []) : [];
-      };
+      const stored = (traceId: string) => jaegerTrace(traceId, ui.url);
       const margin = 200;
       const judged = load.records.map((r) => ({ r, verdict: verdict(r, THRESHOLD_MS, margin) }));
       // Traces that could have been waiting in the deleted gateway: a request's spans reach it up
@@ -709,11 +703,7 @@ describe('agent and gateway tiers under steady load, in a fourth namespace', () 
     };
     const storeForward = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward svc/${STORE} 9090:9090`);
     try {
-      const inStore = async () => {
-        const response = await fetch(`${storeForward.url}/api/v1/query?query=${encodeURIComponent(REQUESTS)}`);
-        const result = ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-        return { series: result.length, routes: routesOf(result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))) };
-      };
+      const inStore = async () => ({ routes: routesOf((await promQuery(REQUESTS, storeForward.url)).map((r) => ({ labels: r.metric, value: Number(r.value[1]) }))) });
       const { counters, store } = await eventually('the store equal to the API pods\' counters', async () => {
         const counters = await own();
         const store = await inStore();
@@ -729,8 +719,7 @@ describe('agent and gateway tiers under steady load, in a fourth namespace', () 
     const chartPrometheus = await portForward(`kubectl -n ${TIERS_NAMESPACE} port-forward ${(await kubectl(['-n', TIERS_NAMESPACE, 'get', 'service', '-l', tier('prometheus'), '-o', 'name'])).stdout.trim()} 9090:9090`);
     try {
       const byTier = await eventually('the collector targets up, by tier', async () => {
-        const response = await fetch(`${chartPrometheus.url}/api/v1/query?query=${encodeURIComponent('count by (collector_tier) (up{job="otel-collector"} == 1)')}`);
-        const result = ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+        const result = await promQuery('count by (collector_tier) (up{job="otel-collector"} == 1)', chartPrometheus.url);
         const tiers = Object.fromEntries(result.map((r) => [r.metric.collector_tier ?? '', Number(r.value[1])]));
         return tiers.agent === 1 && tiers.gateway === 2 ? tiers : undefined;
       }, 90_000, 5000);
@@ -761,8 +750,7 @@ describe('the cdk8s app on the local cluster, in a second namespace', () => {
       const { traceId, header } = traceparent();
       expect((await fetch(`${cdkApi.url}/users?limit=5&offset=0`, { headers: { traceparent: header } })).status).toBe(200);
       const spans = await eventually('the cdk8s stack trace in Jaeger', async () => {
-        const response = await fetch(`${cdkJaeger.url}/api/traces/${traceId}`);
-        const found = response.ok ? (((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data[0]?.spans ?? []) : [];
+        const found = await jaegerTrace(traceId, cdkJaeger.url);
         return found.length > 0 ? found : undefined;
       }, 60_000);
       expect(spans.map((s) => s.operationName)).toContain('GET /users');

@@ -8,7 +8,7 @@ import { freePort } from '../../support/ports.ts';
 import type { Bench } from '../environment.ts';
 import { coreBusy, coreTimes, cpuSeconds, SERVER_CORE } from '../machine.ts';
 import { startProcess, waitFor200 } from '../processes.ts';
-import { grpcSink, httpSink, MAX_IN_FLIGHT, offer, payload, scrape, SPANS_PER_REQUEST } from '../otlp-load.ts';
+import { climb, grpcSink, httpSink, MAX_IN_FLIGHT, offer, payload, scrape, SPANS_PER_REQUEST } from '../otlp-load.ts';
 import { percentile, round } from '../stats.ts';
 
 /**
@@ -161,28 +161,8 @@ export async function collectorThroughput(bench: Bench): Promise<void> {
       return step;
     };
 
-    const steps: Step[] = [];
     const ladder = bench.options.smoke ? [1000, 2000] : [5000, 10000, 15000, 20000, 25000, 30000, 40000, 50000, 60000, 80000];
-    let pass: Step | undefined;
-    let fail: Step | undefined;
-    for (const rate of ladder) {
-      const step = await runStep(rate);
-      steps.push(step);
-      if (step.sustained) pass = step;
-      else {
-        fail = step;
-        break;
-      }
-    }
-    // Two bisection steps between the last sustained rate and the first that was not.
-    for (let i = 0; i < (bench.options.smoke ? 0 : 2) && pass && fail; i++) {
-      const rate = Math.round((pass.rate + fail.rate) / 2 / 500) * 500;
-      if (rate <= pass.rate || rate >= fail.rate) break;
-      const step = await runStep(rate);
-      steps.push(step);
-      if (step.sustained) pass = step;
-      else fail = step;
-    }
+    const { steps, pass, fail } = await climb(ladder, bench.options.smoke ? 0 : 2, runStep);
     bench.record({
       figure: 5,
       name: 'collector · spans/s sustained, all destinations, 1 core, zero refused/dropped',

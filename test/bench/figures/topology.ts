@@ -9,7 +9,7 @@ import { freePort } from '../../support/ports.ts';
 import type { Sample } from '../../support/prometheus.ts';
 import type { Bench } from '../environment.ts';
 import { coreBusy, coreTimes, cpuSeconds, rssBytes, SERVER_CORE } from '../machine.ts';
-import { grpcSink, MAX_IN_FLIGHT, metrics, offer, payload, scrape, SPANS_PER_REQUEST, SPANS_PER_TRACE, sum, withFreshTraceIds, type Scrape } from '../otlp-load.ts';
+import { climb, grpcSink, MAX_IN_FLIGHT, metrics, offer, payload, scrape, SPANS_PER_REQUEST, SPANS_PER_TRACE, sum, withFreshTraceIds, type Scrape } from '../otlp-load.ts';
 import { startProcess, waitFor200, type BenchProcess } from '../processes.ts';
 import { round } from '../stats.ts';
 
@@ -245,19 +245,7 @@ async function gateway(bench: Bench, objects: K8sObject[]) {
       return step;
     };
 
-    const steps: GatewayStep[] = [];
-    const ladder = smoke ? [1000, 2000] : [10000, 15000, 20000, 22500, 25000];
-    let pass: GatewayStep | undefined;
-    let fail: GatewayStep | undefined;
-    for (const rate of ladder) {
-      const step = await runStep(rate);
-      steps.push(step);
-      if (step.sustained) pass = step;
-      else {
-        fail = step;
-        break;
-      }
-    }
+    const { steps, pass, fail } = await climb(smoke ? [1000, 2000] : [10000, 15000, 20000, 22500, 25000], 0, runStep);
     // Everything offered is decided a decisionWait (and a tick) after it arrived, then batched.
     await sleep((waitSeconds + 2) * 1000);
     const finalSamples = await metrics(gw.metricsUrl);
